@@ -1,0 +1,9 @@
+"""Original-layout checkpoints in and out, and keras-hub weight conversion."""
+
+from albert_tf.checkpoints.original_checkpoint import (
+    CheckpointMismatchError,
+    LoadReport,
+    load_checkpoint,
+    resolve_checkpoint_path,
+    save_checkpoint,
+)

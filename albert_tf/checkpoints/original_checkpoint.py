@@ -1,0 +1,272 @@
+"""Reading and writing checkpoints in the original (TF1, name-based) layout.
+
+`load_checkpoint` fills an ALBERT model of this package from a Google or
+brightmart checkpoint; `save_checkpoint` writes one that the original code
+(tf.compat.v1.train.Saver with the original variable names) can restore.
+"""
+
+import dataclasses
+import glob
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from albert_tf.checkpoints import variable_names
+
+_DATA_SUFFIX_RE = re.compile(r"\.data-\d{5}-of-\d{5}$")
+_KERAS_WEIGHT_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint's variables do not match the model's."""
+
+
+@dataclasses.dataclass
+class LoadReport:
+    """What `load_checkpoint` did.
+
+    Attributes:
+        checkpoint: the resolved checkpoint prefix.
+        loaded: model variable names (original layout) that were assigned,
+            mapped to the checkpoint name each came from.
+        unused: checkpoint model variables that were not loaded.
+        not_loaded: model variables left at their initial values.
+        skipped_non_model: optimizer slots, global_step and the like.
+    """
+
+    checkpoint: str
+    loaded: dict
+    unused: list
+    not_loaded: list
+    skipped_non_model: list
+
+    def summary(self):
+        return (
+            f"loaded {len(self.loaded)} variables from {self.checkpoint}; "
+            f"{len(self.not_loaded)} model variables left at initial values "
+            f"{self.not_loaded or ''}; {len(self.unused)} checkpoint variables unused "
+            f"{self.unused or ''}; {len(self.skipped_non_model)} optimizer/step "
+            "variables skipped"
+        )
+
+
+def resolve_checkpoint_path(path):
+    """The checkpoint prefix that `path` designates.
+
+    Accepts a prefix (`.../model.ckpt-best`), its `.index`, `.meta` or
+    `.data-*` file, a directory holding a `checkpoint` state file or a single
+    checkpoint, or a TF-Hub/SavedModel directory (`variables/variables`).
+
+    Raises:
+        FileNotFoundError: nothing usable at `path`, saying what was expected.
+        ValueError: `path` is another kind of file (Keras weights, several
+            checkpoints in one directory without a state file, ...).
+    """
+    path = os.path.normpath(os.fspath(path))
+    if os.path.isdir(path):
+        hub_prefix = os.path.join(path, "variables", "variables")
+        if os.path.exists(hub_prefix + ".index"):
+            return hub_prefix
+        latest = tf.train.latest_checkpoint(path)
+        if latest and os.path.exists(latest + ".index"):
+            return latest
+        candidates = sorted(glob.glob(os.path.join(path, "*.index")))
+        if len(candidates) == 1:
+            return candidates[0][: -len(".index")]
+        if not candidates:
+            raise FileNotFoundError(
+                f"No checkpoint in directory {path}: expected a `<prefix>.index` file "
+                "(such as model.ckpt-best.index), a `checkpoint` state file, or "
+                "variables/variables.index of a TF-Hub module"
+            )
+        raise ValueError(
+            f"Directory {path} holds {len(candidates)} checkpoints and no `checkpoint` "
+            "state file; pass one prefix: "
+            + ", ".join(c[: -len(".index")] for c in candidates)
+        )
+    for suffix in (".index", ".meta"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    else:
+        path = _DATA_SUFFIX_RE.sub("", path)
+    if os.path.exists(path + ".index"):
+        return path
+    if os.path.isfile(path):
+        if path.endswith(_KERAS_WEIGHT_SUFFIXES):
+            raise ValueError(
+                f"{path} is a Keras weights file, not a TensorFlow checkpoint; load it "
+                "with model.load_weights()"
+            )
+        raise ValueError(
+            f"{path} is not a TensorFlow checkpoint: no {path}.index beside it. Pass "
+            "the checkpoint prefix, e.g. .../model.ckpt-best"
+        )
+    raise FileNotFoundError(
+        f"No checkpoint at {path}: expected {path}.index (pass the prefix such as "
+        ".../model.ckpt-best, its .index file, or the directory holding it)"
+    )
+
+
+def _open(prefix):
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        shapes = reader.get_variable_to_shape_map()
+    except (tf.errors.OpError, ValueError) as error:
+        raise ValueError(
+            f"Cannot read checkpoint {prefix}: {error.__class__.__name__}: "
+            f"{getattr(error, 'message', error)}"
+        ) from None
+    if "_CHECKPOINTABLE_OBJECT_GRAPH" in shapes:
+        raise ValueError(
+            f"{prefix} is a TF2 object-based checkpoint (tf.train.Checkpoint), not the "
+            "original name-based layout; restore it with tf.train.Checkpoint, or export "
+            "it with albert_tf.save_checkpoint first"
+        )
+    return reader, {name: tuple(shape) for name, shape in shapes.items()}
+
+
+def _layout_hint(checkpoint_names, variant):
+    bright = any("/layer_shared/" in name for name in checkpoint_names)
+    google = any("/transformer/group_" in name for name in checkpoint_names)
+    if bright and variant == "google":
+        return (
+            "\nThe checkpoint uses brightmart's albert_zh layout (bert/encoder/"
+            "layer_shared); build the model from that release's albert_config.json "
+            "(its `ln_type` key selects variant 'bright')."
+        )
+    if google and variant == "bright":
+        return (
+            "\nThe checkpoint uses the Google layout (bert/encoder/transformer/group_*); "
+            "build the model from a config without `ln_type` (variant 'google')."
+        )
+    return ""
+
+
+def _format(title, rows):
+    return f"\n  {title} ({len(rows)}):\n    " + "\n    ".join(rows) if rows else ""
+
+
+def load_checkpoint(model, path, strict=True, init_from_group0=False):
+    """Loads an original ALBERT checkpoint into a model of this package.
+
+    Args:
+        model: an `AlbertEncoder`, `AlbertPretrainer`, or another model with an
+            `.encoder` and `head_variables()`.
+        path: see `resolve_checkpoint_path`.
+        strict: every model variable must be in the checkpoint and every
+            model variable of the checkpoint must be used (optimizer slots and
+            `global_step` are always skipped). With `strict=False` only the
+            encoder is loaded, it must be complete, and whatever else is left
+            out on either side is reported, never silently dropped.
+        init_from_group0: every group (and inner block) starts from group_0,
+            as the original's flag of that name: lets a checkpoint of a shared
+            model initialise a model with more groups.
+
+    Returns:
+        A `LoadReport`.
+
+    Raises:
+        CheckpointMismatchError: listing every missing, unexpected and
+            mis-shaped variable with both shapes. Nothing is assigned then.
+    """
+    prefix = resolve_checkpoint_path(path)
+    reader, shapes = _open(prefix)
+    encoder_vars, head_vars = variable_names.model_variables(model)
+    wanted = dict(encoder_vars)
+    if strict:
+        wanted.update(head_vars)
+    model_names = [name for name in shapes if variable_names.is_model_variable(name)]
+    available = set(model_names)
+
+    sources, missing, misshaped = {}, [], []
+    for name, variable in wanted.items():
+        source = variable_names.group0_source(name, available) if init_from_group0 else name
+        if source not in available:
+            missing.append(f"{name} {list(variable.shape)}")
+        elif shapes[source] != tuple(variable.shape):
+            misshaped.append(
+                f"{source}: checkpoint {list(shapes[source])} vs model {list(variable.shape)}"
+            )
+        else:
+            sources[name] = source
+    used = set(sources.values())
+    unused = sorted(name for name in model_names if name not in used)
+    # With init_from_group0 the checkpoint's other groups are skipped on
+    # purpose; otherwise a strict load must use every model variable.
+    unexpected = [] if (not strict or init_from_group0) else [
+        f"{name} {list(shapes[name])}" for name in unused
+    ]
+    if missing or misshaped or unexpected:
+        raise CheckpointMismatchError(
+            f"Checkpoint {prefix} does not match {type(model).__name__} "
+            f"(variant '{_model_config(model).variant}', strict={strict}):"
+            + _format("missing from the checkpoint", missing)
+            + _format("unexpected in the checkpoint", unexpected)
+            + _format("shape mismatch", misshaped)
+            + _layout_hint(model_names, _model_config(model).variant)
+            + (
+                "\nTo load only the encoder and report the rest, pass strict=False."
+                if strict and not missing and not misshaped
+                else ""
+            )
+        )
+
+    for name, source in sources.items():
+        variable = wanted[name]
+        value = reader.get_tensor(source)
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+    report = LoadReport(
+        checkpoint=prefix,
+        loaded=sources,
+        unused=unused,
+        not_loaded=sorted(set(head_vars) - set(sources)),
+        skipped_non_model=sorted(set(shapes) - available),
+    )
+    logging.info("%s", report.summary())
+    return report
+
+
+def _model_config(model):
+    return model.config if hasattr(model, "config") else model.encoder.config
+
+
+def save_checkpoint(model, prefix, global_step=None, write_config=True):
+    """Writes the model's weights under their original names.
+
+    The files are `<prefix>.index` and `<prefix>.data-00000-of-00001`, the
+    TF1 name-based format that the original code's `tf.train.Saver` and other
+    converters read; a `checkpoint` state file and (by default)
+    `albert_config.json` go beside them.
+
+    Args:
+        model: as for `load_checkpoint`; heads are saved too.
+        prefix: e.g. `out/model.ckpt-best`.
+        global_step: written as the int64 `global_step` variable if given.
+        write_config: also write the model's `albert_config.json`.
+
+    Returns:
+        The prefix written.
+    """
+    prefix = os.fspath(prefix)
+    encoder_vars, head_vars = variable_names.model_variables(model)
+    names, tensors = [], []
+    for name, variable in {**encoder_vars, **head_vars}.items():
+        names.append(name)
+        tensors.append(tf.convert_to_tensor(variable.value))
+    if global_step is not None:
+        names.append("global_step")
+        tensors.append(tf.constant(int(global_step), tf.int64))
+    directory = os.path.dirname(os.path.abspath(prefix))
+    os.makedirs(directory, exist_ok=True)
+    tf.raw_ops.SaveV2(
+        prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names),
+        tensors=tensors,
+    )
+    tf.train.update_checkpoint_state(directory, os.path.abspath(prefix))
+    if write_config:
+        _model_config(model).to_json_file(os.path.join(directory, "albert_config.json"))
+    return prefix
