@@ -182,18 +182,18 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
     model_names = [name for name in shapes if variable_names.is_model_variable(name)]
     available = set(model_names)
 
-    sources, missing, misshaped = {}, [], []
+    sources, missing, misshaped = {}, [], {}
     for name, variable in wanted.items():
         source = variable_names.group0_source(name, available) if init_from_group0 else name
         if source not in available:
             missing.append(f"{name} {list(variable.shape)}")
         elif shapes[source] != tuple(variable.shape):
-            misshaped.append(
+            misshaped[source] = (
                 f"{source}: checkpoint {list(shapes[source])} vs model {list(variable.shape)}"
             )
         else:
             sources[name] = source
-    used = set(sources.values())
+    used = set(sources.values()) | set(misshaped)
     unused = sorted(name for name in model_names if name not in used)
     # With init_from_group0 the checkpoint's other groups are skipped on
     # purpose; otherwise a strict load must use every model variable.
@@ -206,7 +206,7 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
             f"(variant '{_model_config(model).variant}', strict={strict}):"
             + _format("missing from the checkpoint", missing)
             + _format("unexpected in the checkpoint", unexpected)
-            + _format("shape mismatch", misshaped)
+            + _format("shape mismatch", list(misshaped.values()))
             + _layout_hint(model_names, _model_config(model).variant)
             + (
                 "\nTo load only the encoder and report the rest, pass strict=False."
@@ -266,7 +266,12 @@ def save_checkpoint(model, prefix, global_step=None, write_config=True):
         prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names),
         tensors=tensors,
     )
-    tf.train.update_checkpoint_state(directory, os.path.abspath(prefix))
+    previous = tf.train.get_checkpoint_state(directory)
+    history = list(previous.all_model_checkpoint_paths) if previous else []
+    name = os.path.basename(prefix)
+    tf.compat.v1.train.update_checkpoint_state(
+        directory, name, all_model_checkpoint_paths=[p for p in history if p != name] + [name]
+    )
     if write_config:
         _model_config(model).to_json_file(os.path.join(directory, "albert_config.json"))
     return prefix
