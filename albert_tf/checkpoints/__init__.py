@@ -7,3 +7,7 @@ from albert_tf.checkpoints.original_checkpoint import (
     resolve_checkpoint_path,
     save_checkpoint,
 )
+from albert_tf.checkpoints.keras_hub_interop import (
+    encoder_from_keras_hub,
+    encoder_to_keras_hub,
+)
