@@ -120,6 +120,16 @@ def main():
                      "segment_ids": tf.constant(segments)}
     theirs_steps = make_steps(theirs, theirs_inputs)
 
+    # The machine's dense GEMM ceiling at this policy: the encoder's largest
+    # matmul shape, [batch*seq, H] x [H, I], timed in the same rounds.
+    compute_dtype = keras.mixed_precision.global_policy().compute_dtype
+    left = tf.random.normal([batch * seq, config.hidden_size], dtype=compute_dtype)
+    right = tf.random.normal([config.hidden_size, config.intermediate_size], dtype=compute_dtype)
+    matmul = tf.function(lambda: tf.matmul(left, right))
+    matmul_flops = 2 * batch * seq * config.hidden_size * config.intermediate_size
+    seconds_per_call(matmul, args.warmup)
+    matmul_times = []
+
     modes = ["forward"] + ([] if args.skip_train else ["train"])
     timings = {(who, mode): [] for who in ("ours", "keras-hub") for mode in modes}
     for who, steps in (("ours", ours_steps), ("keras-hub", theirs_steps)):
@@ -127,6 +137,7 @@ def main():
             if mode in modes:
                 seconds_per_call(fn, args.warmup)
     for _ in range(args.rounds):
+        matmul_times.append(seconds_per_call(matmul, 10 * args.steps))
         for mode_index, mode in enumerate(modes):
             for who, steps in (("ours", ours_steps), ("keras-hub", theirs_steps)):
                 timings[(who, mode)].append(seconds_per_call(steps[mode_index], args.steps))
@@ -144,13 +155,17 @@ def main():
           f"keras-hub {keras_hub.__version__}")
     print(f"config: {args.preset}, batch {batch}, seq {seq}, policy {args.policy}, "
           f"{args.rounds} rounds x {args.steps} steps, median round")
+    peak = matmul_flops / statistics.median(matmul_times) / 1e9
+    print(f"  dense matmul [{batch * seq}x{config.hidden_size}]x[{config.hidden_size}x"
+          f"{config.intermediate_size}] {compute_dtype}: {peak:.1f} GFLOP/s (ceiling)")
     rate = {}
     for (who, mode), values in timings.items():
         seconds = statistics.median(values)
         rate[(who, mode)] = batch / seconds
         step_flops = flops * (3 if mode == "train" else 1)
         print(f"  {mode:8s} {who:10s} {batch / seconds:7.2f} seq/s  "
-              f"{seconds * 1000:8.1f} ms/step  {step_flops / seconds / 1e9:6.1f} GFLOP/s")
+              f"{seconds * 1000:8.1f} ms/step  {step_flops / seconds / 1e9:6.1f} GFLOP/s "
+              f"({100 * step_flops / seconds / 1e9 / peak:.0f}% of matmul)")
     predict_rate = batch / statistics.median(predict_times)
     print(f"  forward  keras-hub predict() {predict_rate:7.2f} seq/s")
     for mode in modes:
