@@ -74,7 +74,7 @@ def test_v2_presets_differ_from_v1_only_in_dropout_and_layers_to_keep():
         assert v2["hidden_dropout_prob"] == v2["attention_probs_dropout_prob"] == 0
 
 
-def test_variant_follows_ln_type_key(shared_data):
+def test_variant_follows_ln_type_key():
     bright = AlbertConfig.from_preset("zh_tiny")
     assert bright.variant == "bright" and bright.ln_type == "postln"
     assert AlbertConfig.from_preset("zh_xxlarge").ln_type == "preln"
