@@ -2,8 +2,8 @@
 
 Times the encoder forward pass (training=False) and a forward+backward pass
 (training=True, gradients of a scalar loss with respect to every trainable
-weight) at the same configuration, batch and sequence length, on the same
-random weights layout and inputs. Each measurement is a round of `--steps`
+weight) at the same configuration, batch and sequence length, with the same
+weights (converted into keras-hub's backbone) and inputs. Each measurement is a round of `--steps`
 calls after `--warmup` calls; rounds alternate between the two libraries and
 the median round is reported, so a slow patch of the machine hits both.
 
@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from albert_tf import AlbertConfig, AlbertEncoder  # noqa: E402
+from albert_tf.checkpoints import encoder_to_keras_hub  # noqa: E402
 
 
 def parse_args():
@@ -45,22 +46,6 @@ def parse_args():
     parser.add_argument("--policy", default="float32", help="Keras dtype policy")
     parser.add_argument("--skip_train", action="store_true")
     return parser.parse_args()
-
-
-def keras_hub_backbone(config):
-    return keras_hub.models.AlbertBackbone(
-        vocabulary_size=config.vocab_size,
-        num_layers=config.num_hidden_layers,
-        num_heads=config.num_attention_heads,
-        embedding_dim=config.embedding_size,
-        hidden_dim=config.hidden_size,
-        intermediate_dim=config.intermediate_size,
-        num_groups=config.num_hidden_groups,
-        num_inner_repetitions=config.inner_group_num,
-        dropout=config.hidden_dropout_prob,
-        max_sequence_length=config.max_position_embeddings,
-        num_segments=config.type_vocab_size,
-    )
 
 
 def make_steps(model, inputs):
@@ -110,7 +95,7 @@ def main():
     mask = np.ones((batch, seq), "int32")
 
     ours = AlbertEncoder(config)
-    theirs = keras_hub_backbone(config)
+    theirs = encoder_to_keras_hub(ours)  # same weights in keras-hub's AlbertBackbone
     ours_steps = make_steps(
         ours,
         {"input_ids": tf.constant(ids), "input_mask": tf.constant(mask),
