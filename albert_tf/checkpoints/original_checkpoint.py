@@ -201,13 +201,14 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
         f"{name} {list(shapes[name])}" for name in unused
     ]
     if missing or misshaped or unexpected:
+        variant = _model_config(model).variant
         raise CheckpointMismatchError(
             f"Checkpoint {prefix} does not match {type(model).__name__} "
-            f"(variant '{_model_config(model).variant}', strict={strict}):"
+            f"(variant '{variant}', strict={strict}):"
             + _format("missing from the checkpoint", missing)
             + _format("unexpected in the checkpoint", unexpected)
             + _format("shape mismatch", list(misshaped.values()))
-            + _layout_hint(model_names, _model_config(model).variant)
+            + _layout_hint(model_names, variant)
             + (
                 "\nTo load only the encoder and report the rest, pass strict=False."
                 if strict and not missing and not misshaped

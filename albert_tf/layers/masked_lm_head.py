@@ -63,9 +63,6 @@ class MaskedLMHead(keras.layers.Layer):
         logits = self.embedding.attend(x) + self.output_bias
         return tf.cast(logits, tf.float32)
 
-    def compute_output_shape(self, sequence_output_shape, masked_positions_shape):
-        return tuple(masked_positions_shape) + (self.embedding.vocab_size,)
-
     def compute_output_spec(self, sequence_output, masked_positions):
         shape = tuple(masked_positions.shape) + (self.embedding.vocab_size,)
         return keras.KerasTensor(shape, dtype="float32")

@@ -36,9 +36,6 @@ class SentenceOrderHead(keras.layers.Layer):
         logits = tf.matmul(pooled_output, self.output_weights, transpose_b=True)
         return tf.cast(logits + self.output_bias, tf.float32)
 
-    def compute_output_shape(self, pooled_shape):
-        return (pooled_shape[0], 2)
-
     def compute_output_spec(self, pooled_output):
         return keras.KerasTensor((pooled_output.shape[0], 2), dtype="float32")
 
