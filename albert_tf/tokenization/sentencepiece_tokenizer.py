@@ -17,6 +17,16 @@ _ENGLISH_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 REQUIRED_SPECIAL_PIECES = ("[CLS]", "[SEP]", "[MASK]")
 
 
+def _has_digit_comma(text):
+    """Whether a digit is directly followed by a comma (the only case the comma rule changes)."""
+    position = text.find(",", 1)
+    while position > 0:
+        if text[position - 1].isdigit():
+            return True
+        position = text.find(",", position + 1)
+    return False
+
+
 def is_sentencepiece_word_start(piece):
     """Whether `piece` starts a word for whole-word masking (original rule).
 
@@ -78,15 +88,17 @@ class SentencePieceTokenizer:
         return self._split_digit_commas(self.sp_model.EncodeAsPieces(text))
 
     def encode_batch(self, texts, num_threads=1):
-        """Token ids of many already-normalised texts (one list per text)."""
-        all_pieces = self.sp_model.Encode(list(texts), out_type=str, num_threads=num_threads)
-        vocab, unk = self.vocab, self.unk_id
-        out = []
-        for text, pieces in zip(texts, all_pieces):
-            if "," in text:
-                pieces = self._split_digit_commas(pieces)
-            out.append([vocab.get(p, unk) for p in pieces])
-        return out
+        """Token ids of many already-normalised texts (one list per text).
+
+        Ids come straight from the model, except for texts where a digit is
+        followed by a comma: those go through the pieces and the comma rule.
+        """
+        texts = list(texts)
+        all_ids = self.sp_model.Encode(texts, out_type=int, num_threads=num_threads)
+        for i, text in enumerate(texts):
+            if _has_digit_comma(text):
+                all_ids[i] = self.convert_tokens_to_ids(self.encode_pieces(text))
+        return all_ids
 
     def _split_digit_commas(self, pieces):
         new_pieces = []

@@ -14,6 +14,7 @@ on every code point Python's `unicodedata` knows.
 """
 
 import functools
+import re
 import sys
 import unicodedata
 
@@ -44,11 +45,19 @@ def preprocess_text(text, lower=False, remove_space=True):
     if remove_space:
         text = " ".join(text.split())
     if not text.isascii():  # NFKD and combining marks only touch non-ASCII.
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c))
+        text = _MAYBE_COMBINING.sub(_drop_combining, unicodedata.normalize("NFKD", text))
     if lower:
         text = text.lower()
     return text
+
+
+# Every combining character (canonical combining class > 0) lies in this
+# range; the regex finds candidate runs fast and `_drop_combining` decides.
+_MAYBE_COMBINING = re.compile("[\u0300-\U000E01EF]+")
+
+
+def _drop_combining(match):
+    return "".join(c for c in match.group() if not unicodedata.combining(c))
 
 
 def is_bert_whitespace(char):
@@ -112,11 +121,8 @@ def is_python_digit(char):
 
 
 @functools.lru_cache(maxsize=None)
-def regex_class(predicate):
-    """An RE2 character class matching exactly the code points `predicate` accepts.
-
-    Surrogates are left out (they cannot occur in valid UTF-8).
-    """
+def code_point_ranges(predicate):
+    """Inclusive (first, last) code point ranges that `predicate` accepts (no surrogates)."""
     ranges = []
     start = None
     for cp in range(sys.maxunicode + 1):
@@ -128,7 +134,11 @@ def regex_class(predicate):
             start = None
     if start is not None:
         ranges.append((start, sys.maxunicode))
-    parts = [
-        f"\\x{{{lo:X}}}" if lo == hi else f"\\x{{{lo:X}}}-\\x{{{hi:X}}}" for lo, hi in ranges
-    ]
+    return tuple(ranges)
+
+
+def regex_class(predicate):
+    """An RE2 character class (for tf.strings ops) of the code points `predicate` accepts."""
+    parts = [f"\\x{{{lo:X}}}" if lo == hi else f"\\x{{{lo:X}}}-\\x{{{hi:X}}}"
+             for lo, hi in code_point_ranges(predicate)]
     return "[" + "".join(parts) + "]"
