@@ -152,3 +152,11 @@ def test_graph_tokenizer_edge_cases(shared_data):
         python_tokenizer = FullTokenizer(**kwargs)
         got = GraphTokenizer(**kwargs).tokenize(tf.constant(texts)).to_list()
         assert got == [python_tokenizer.encode(t) for t in texts]
+
+
+def test_combining_characters_lie_in_the_fast_path_range():
+    """preprocess_text only scans U+0300..U+E01EF for combining marks."""
+    from albert_tf.tokenization.text_normalization import code_point_ranges, is_combining
+
+    ranges = code_point_ranges(is_combining)
+    assert ranges[0][0] >= 0x300 and ranges[-1][1] <= 0xE01EF
