@@ -7,37 +7,18 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from albert_tf.data.create_pretraining_data import create_pretraining_data, tokenize_corpus
-from albert_tf.data.pretraining_dataset import feature_spec
 from albert_tf.data.pretraining_instances import InstanceMaker, InstanceOptions, InstanceStats
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.text_normalization import is_cjk_character
+from pretraining_data_helpers import read_records, sentence_corpus
 
 GERMAN_SPM = "sentencepiece/albert_de_privately/30k-clean.model"
 ZH_VOCAB = "albert_zh_brightmart/albert_config/vocab.txt"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEQ, PRED = 128, 20
 OPTIONS = InstanceOptions(max_seq_length=SEQ, max_predictions_per_seq=PRED)
-
-
-def sentence_corpus(shared_data, path, paragraphs=400, paragraphs_per_document=6):
-    """WikiText-2 as documents of a few paragraphs, one sentence per line, blank lines between."""
-    with open(os.path.join(shared_data, "corpus_en/wikitext-2/valid.txt"), encoding="utf-8") as f:
-        lines = [line.strip() for line in f if line.strip() and not line.strip().startswith("=")]
-    with open(path, "w", encoding="utf-8") as out:
-        for first in range(0, paragraphs, paragraphs_per_document):
-            for paragraph in lines[first:first + paragraphs_per_document]:
-                out.write("".join(s.strip() + " .\n" for s in paragraph.split(" . ") if s.strip()))
-            out.write("\n")
-    return str(path)
-
-
-def read_records(paths, seq=SEQ, pred=PRED):
-    spec = feature_spec(seq, pred)
-    dataset = tf.data.TFRecordDataset(paths).batch(100000).map(lambda r: tf.io.parse_example(r, spec))
-    return {k: v.numpy() for k, v in next(iter(dataset)).items()}
 
 
 @pytest.fixture(scope="module")

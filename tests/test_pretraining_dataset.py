@@ -11,7 +11,7 @@ from albert_tf.data.pretraining_dataset import DynamicMasking, pretraining_datas
 from albert_tf.data.pretraining_instances import InstanceOptions
 from albert_tf.data.tfrecord_writer import TFRecordWriter, serialize_example
 from albert_tf.tokenization import FullTokenizer
-from test_create_pretraining_data import read_records, sentence_corpus
+from pretraining_data_helpers import read_records, sentence_corpus
 
 SEQ, PRED = 128, 20
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -31,9 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from albert_tf.data.create_pretraining_data import (  # noqa: E402
     create_pretraining_data,
-    expand_input_patterns,
     load_word_segmenter,
 )
+from albert_tf.data.file_patterns import expand_file_patterns  # noqa: E402
 from albert_tf.data.pretraining_instances import InstanceOptions  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -81,7 +81,7 @@ def main(argv):
     del argv
     if not FLAGS.spm_model_file and not FLAGS.vocab_file:
         raise app.UsageError("set --spm_model_file (SentencePiece) or --vocab_file (WordPiece)")
-    input_files = expand_input_patterns(FLAGS.input_file)
+    input_files = expand_file_patterns(FLAGS.input_file)
     outputs = output_paths(FLAGS.output_file, FLAGS.num_output_shards)
     for path in outputs:
         directory = os.path.dirname(path)

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sentencepiece  # noqa: E402
 
-from albert_tf.data.create_pretraining_data import expand_input_patterns  # noqa: E402
+from albert_tf.data.file_patterns import expand_file_patterns  # noqa: E402
 from albert_tf.tokenization import FullTokenizer, preprocess_text  # noqa: E402
 
 # The ALBERT release's trainer settings (its README's spm_train command).
@@ -88,7 +88,7 @@ def train_sentencepiece(input_files, model_prefix, vocab_size=30000, do_lower_ca
 def main(argv):
     del argv
     train_sentencepiece(
-        expand_input_patterns(FLAGS.input), FLAGS.model_prefix, vocab_size=FLAGS.vocab_size,
+        expand_file_patterns(FLAGS.input), FLAGS.model_prefix, vocab_size=FLAGS.vocab_size,
         do_lower_case=FLAGS.do_lower_case, character_coverage=FLAGS.character_coverage,
         input_sentence_size=FLAGS.input_sentence_size, hard_vocab_limit=FLAGS.hard_vocab_limit,
         random_seed=FLAGS.random_seed, num_threads=FLAGS.num_threads, log=logging.info)

@@ -1,0 +1,10 @@
+"""Pretraining data.
+
+- `create_pretraining_data`: text -> TFRecords (no TensorFlow import).
+- `pretraining_instances`: SOP/NSP instances and n-gram whole-word masking.
+- `tfrecord_writer`: tf.train.Example / TFRecord encoding with NumPy.
+- `pretraining_dataset`: the tf.data pipeline, with optional dynamic masking.
+
+Import the modules directly; this package imports nothing itself, so the
+TensorFlow-free modules stay light.
+"""

@@ -21,11 +21,9 @@ are forked after the corpus is built, so they share its arrays.
 
 import collections
 import dataclasses
-import glob
 import importlib
 import itertools
 import multiprocessing
-import os
 import random
 import time
 
@@ -47,28 +45,6 @@ BLOCK_DOCUMENTS = 256
 
 # State of a worker process (set before forking, or by the pool initializer).
 _WORKER = {}
-
-
-def expand_input_patterns(patterns):
-    """Files matching comma-separated paths or globs, in order; an error names patterns that match nothing."""
-    if isinstance(patterns, str):
-        patterns = [p for p in patterns.split(",") if p.strip()]
-    files, unmatched = [], []
-    for pattern in patterns:
-        pattern = pattern.strip()
-        if "://" in pattern:
-            import tensorflow as tf
-
-            matches = sorted(tf.io.gfile.glob(pattern))
-        else:
-            matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else (
-                [pattern] if os.path.isfile(pattern) else [])
-        if not matches:
-            unmatched.append(pattern)
-        files.extend(matches)
-    if unmatched:
-        raise FileNotFoundError("no input file matches: " + ", ".join(unmatched))
-    return files
 
 
 def load_word_segmenter(spec):

@@ -1,11 +1,11 @@
 """tf.data input pipeline for pretraining TFRecords (static or dynamic masking)."""
 
 import dataclasses
-import glob
 
 import numpy as np
 import tensorflow as tf
 
+from albert_tf.data.file_patterns import expand_file_patterns
 from albert_tf.data.pretraining_instances import InstanceOptions
 
 INT_FEATURES = ("input_ids", "input_mask", "segment_ids", "token_boundary",
@@ -33,23 +33,6 @@ def feature_spec(max_seq_length, max_predictions_per_seq):
         name: tf.io.FixedLenFeature([length], tf.float32 if name in FLOAT_FEATURES else tf.int64)
         for name, length in feature_lengths(max_seq_length, max_predictions_per_seq).items()
     }
-
-
-def expand_file_patterns(file_patterns):
-    """Files of comma-separated patterns (or a list); FileNotFoundError names patterns with no match."""
-    if isinstance(file_patterns, str):
-        file_patterns = [p for p in file_patterns.split(",") if p.strip()]
-    files, unmatched = [], []
-    for pattern in file_patterns:
-        pattern = pattern.strip()
-        matches = sorted(tf.io.gfile.glob(pattern)) if "://" in pattern or glob.has_magic(pattern) \
-            else ([pattern] if tf.io.gfile.exists(pattern) else [])
-        if not matches:
-            unmatched.append(pattern)
-        files.extend(matches)
-    if unmatched:
-        raise FileNotFoundError("no pretraining TFRecord file matches: " + ", ".join(unmatched))
-    return files
 
 
 def check_pretraining_files(files, max_seq_length, max_predictions_per_seq):
@@ -250,7 +233,7 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length, max_predictio
     Example:
     >>> dataset = pretraining_dataset("data/train.tfrecord-*", 64, 512, 20)  # doctest: +SKIP
     """
-    files = expand_file_patterns(file_patterns)
+    files = expand_file_patterns(file_patterns, "pretraining TFRecord file")
     if check_files:
         check_pretraining_files(files, max_seq_length, max_predictions_per_seq)
     num_pipelines = input_context.num_input_pipelines if input_context else 1
