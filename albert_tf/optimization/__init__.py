@@ -1,0 +1,26 @@
+"""Optimizers and schedules of the original ALBERT recipe."""
+
+from albert_tf.optimization.albert_lamb import DEFAULT_EXCLUDE, AlbertLamb
+from albert_tf.optimization.warmup_polynomial_decay import WarmupPolynomialDecay
+
+OPTIMIZERS = ("lamb", "adamw")
+
+
+def create_optimizer(optimizer="lamb", learning_rate=0.00176, num_train_steps=125000,
+                     num_warmup_steps=3125, poly_power=1.0, weight_decay_rate=0.01,
+                     epsilon=1e-6, bias_correction=False, variable_names=None, gate_updates=False):
+    """The original create_optimizer: warmup + polynomial decay with LAMB or AdamW.
+
+    Global-norm gradient clipping (1.0 in the original) is done by the
+    training step, after gradients are summed over replicas.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer={optimizer!r}: expected one of {OPTIMIZERS}")
+    schedule = WarmupPolynomialDecay(learning_rate, num_train_steps, num_warmup_steps, poly_power)
+    return AlbertLamb(
+        learning_rate=schedule, weight_decay_rate=weight_decay_rate, epsilon=epsilon,
+        layer_adaptation=optimizer == "lamb", bias_correction=bias_correction,
+        variable_names=variable_names, gate_updates=gate_updates, name=f"albert_{optimizer}")
+
+
+__all__ = ["AlbertLamb", "DEFAULT_EXCLUDE", "OPTIMIZERS", "WarmupPolynomialDecay", "create_optimizer"]

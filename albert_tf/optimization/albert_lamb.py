@@ -1,0 +1,149 @@
+"""ALBERT's LAMB (and AdamW) update rule on top of `keras.optimizers.Lamb`."""
+
+import re
+
+import keras
+from keras import ops
+
+# Variables the original excludes from weight decay and from LAMB's layer
+# adaptation (google-research/albert lamb_optimizer.py / optimization.py).
+DEFAULT_EXCLUDE = ("LayerNorm", "layer_norm", "bias")
+
+
+class AlbertLamb(keras.optimizers.Lamb):
+    """The original ALBERT LAMB / AdamW update.
+
+    For each variable θ with gradient g:
+
+        m = β1·m + (1-β1)·g
+        v = β2·v + (1-β2)·g²
+        u = m / (sqrt(v) + ε)            (no bias correction unless asked)
+        u = u + wd·θ                     (unless θ's name matches exclude_from_weight_decay)
+        r = ‖θ‖ / ‖u‖                    (1 if either norm is 0, or for names matching
+                                          exclude_from_layer_adaptation, or without
+                                          layer_adaptation, which gives AdamW)
+        θ = θ - r·lr·u
+
+    `keras.optimizers.Lamb` differs from this (it bias-corrects, applies weight
+    decay outside the trust ratio, uses ε=1e-7 and adapts every layer); this
+    class keeps its slot variables ("momentum", "velocity") and replaces the
+    update. Weight decay is therefore not passed to the Keras base class.
+
+    Names are matched with `re.search` against `variable.path` (ours, e.g.
+    "group_0_inner_0/query_bias", "embeddings/layer_norm/gamma"), or against
+    the names given in `variable_names` (for instance the original checkpoint
+    names).
+
+    Fp16 loss scaling: when `gate_updates` is set, an update is applied only
+    while the scalar variable `apply_gate` is 1; the training step writes 0 to
+    it after a step with non-finite gradients, so the step is skipped without
+    a conditional around `apply` (which tf.distribute does not allow in a
+    replica context).
+
+    Args:
+        learning_rate: float or `LearningRateSchedule`.
+        weight_decay_rate: the original's weight_decay_rate (0.01 for pretraining).
+        beta_1, beta_2, epsilon: moment decay rates and ε (original: 0.9, 0.999, 1e-6).
+        exclude_from_weight_decay: regexes of names without weight decay.
+        exclude_from_layer_adaptation: regexes of names without the trust
+            ratio; None means the same as exclude_from_weight_decay.
+        layer_adaptation: False gives the original AdamWeightDecayOptimizer.
+        bias_correction: divide m and v by (1-β^t) (off in the original).
+        variable_names: optional {variable.path: name used for matching}.
+        gate_updates: create `apply_gate` (see above).
+
+    Example:
+    >>> optimizer = AlbertLamb(learning_rate=0.00176, weight_decay_rate=0.01)
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay_rate=0.0, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-6, exclude_from_weight_decay=DEFAULT_EXCLUDE,
+                 exclude_from_layer_adaptation=None, layer_adaptation=True, bias_correction=False,
+                 variable_names=None, gate_updates=False, name="albert_lamb", **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         name=name, **kwargs)
+        self.weight_decay_rate = weight_decay_rate
+        self.exclude_from_weight_decay_patterns = tuple(exclude_from_weight_decay or ())
+        self.exclude_from_layer_adaptation_patterns = tuple(
+            self.exclude_from_weight_decay_patterns if exclude_from_layer_adaptation is None
+            else exclude_from_layer_adaptation)
+        self.layer_adaptation = layer_adaptation
+        self.bias_correction = bias_correction
+        self.variable_names = dict(variable_names or {})
+        self.gate_updates = gate_updates
+        self.apply_gate = None
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        # update_step may receive the backend variable, which has no path:
+        # decide the exclusions once here, by variable index.
+        self._weight_decay_flags = [self._uses_weight_decay(v) for v in var_list]
+        self._layer_adaptation_flags = [self._uses_layer_adaptation(v) for v in var_list]
+        if self.gate_updates:
+            self.apply_gate = self.add_variable(
+                shape=(), initializer="ones", dtype="float32", name="apply_gate",
+                aggregation="only_first_replica")
+
+    def _matches(self, variable, patterns):
+        name = self.variable_names.get(variable.path, variable.path)
+        return any(re.search(p, name) for p in patterns)
+
+    def _uses_weight_decay(self, variable):
+        return bool(self.weight_decay_rate) and not self._matches(
+            variable, self.exclude_from_weight_decay_patterns)
+
+    def _uses_layer_adaptation(self, variable):
+        return self.layer_adaptation and not self._matches(
+            variable, self.exclude_from_layer_adaptation_patterns)
+
+    def excluded_variables(self):
+        """(paths without weight decay, paths without layer adaptation), after `build`."""
+        paths = [v.path for v in self._trainable_variables]
+        return ([p for p, f in zip(paths, self._weight_decay_flags) if not f],
+                [p for p, f in zip(paths, self._layer_adaptation_flags) if not f])
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        new_m = m * self.beta_1 + gradient * (1.0 - self.beta_1)
+        new_v = v * self.beta_2 + ops.square(gradient) * (1.0 - self.beta_2)
+        m_hat, v_hat = new_m, new_v
+        if self.bias_correction:
+            step = ops.cast(self.iterations + 1, dtype)
+            m_hat = new_m / (1.0 - ops.power(ops.cast(self.beta_1, dtype), step))
+            v_hat = new_v / (1.0 - ops.power(ops.cast(self.beta_2, dtype), step))
+        update = m_hat / (ops.sqrt(v_hat) + self.epsilon)
+        if self._weight_decay_flags[index]:
+            update = update + self.weight_decay_rate * variable
+        if self._layer_adaptation_flags[index]:
+            w_norm = ops.sqrt(ops.sum(ops.square(variable)))
+            u_norm = ops.sqrt(ops.sum(ops.square(update)))
+            ratio = ops.where(w_norm > 0, ops.where(u_norm > 0, w_norm / u_norm, 1.0), 1.0)
+            update = update * ratio
+        new_variable = variable - lr * update
+        if self.apply_gate is not None:
+            keep = ops.cast(self.apply_gate, "bool")
+            new_m = ops.where(keep, new_m, m)
+            new_v = ops.where(keep, new_v, v)
+            new_variable = ops.where(keep, new_variable, variable)
+        self.assign(m, new_m)
+        self.assign(v, new_v)
+        self.assign(variable, new_variable)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            weight_decay_rate=self.weight_decay_rate,
+            exclude_from_weight_decay=list(self.exclude_from_weight_decay_patterns),
+            exclude_from_layer_adaptation=list(self.exclude_from_layer_adaptation_patterns),
+            layer_adaptation=self.layer_adaptation,
+            bias_correction=self.bias_correction,
+            variable_names=self.variable_names,
+            gate_updates=self.gate_updates,
+        )
+        return config
