@@ -202,7 +202,7 @@ def _to_model_inputs(features):
 
 def pretraining_dataset(file_patterns, batch_size, max_seq_length, max_predictions_per_seq, *,
                         is_training=True, input_context=None, shuffle_buffer_size=10000,
-                        seed=None, dynamic_masking=None, check_files=True):
+                        seed=None, dynamic_masking=None, check_files=True, skip_batches=0):
     """Batches of pretraining features from TFRecord files.
 
     Training reads files in a shuffled, repeated, interleaved order, shuffles
@@ -224,6 +224,8 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length, max_predictio
             epoch (for files written with --dynamic_masking, or to re-mask
             static files); None uses the masks in the files.
         check_files: check the first record of every file before starting.
+        skip_batches: batches (of this input pipeline) to skip, to resume a
+            seeded training run at its data position.
 
     Returns:
         A `tf.data.Dataset` of dicts: input_ids, input_mask, segment_ids,
@@ -255,13 +257,15 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length, max_predictio
     if is_training:
         dataset = dataset.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
     spec = feature_spec(max_seq_length, max_predictions_per_seq)
+    skip_records = skip_batches * per_replica_batch
     if dynamic_masking is None:
+        dataset = dataset.skip(skip_records)
         dataset = dataset.batch(per_replica_batch, drop_remainder=is_training)
         dataset = dataset.map(lambda records: tf.io.parse_example(records, spec),
                               num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     else:
         seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        dataset = tf.data.Dataset.zip(dataset, seeds)
+        dataset = tf.data.Dataset.zip(dataset, seeds).skip(skip_records)
         dataset = dataset.map(
             lambda record, pair: mask_example(
                 tf.io.parse_single_example(record, spec), pair, dynamic_masking, max_predictions_per_seq),

@@ -11,16 +11,19 @@ def create_optimizer(optimizer="lamb", learning_rate=0.00176, num_train_steps=12
                      epsilon=1e-6, bias_correction=False, variable_names=None, gate_updates=False):
     """The original create_optimizer: warmup + polynomial decay with LAMB or AdamW.
 
-    Global-norm gradient clipping (1.0 in the original) is done by the
+    The returned optimizer's `learning_rate_schedule` attribute is the
+    schedule. Global-norm gradient clipping (1.0 in the original) is done by the
     training step, after gradients are summed over replicas.
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer={optimizer!r}: expected one of {OPTIMIZERS}")
     schedule = WarmupPolynomialDecay(learning_rate, num_train_steps, num_warmup_steps, poly_power)
-    return AlbertLamb(
+    optimizer = AlbertLamb(
         learning_rate=schedule, weight_decay_rate=weight_decay_rate, epsilon=epsilon,
         layer_adaptation=optimizer == "lamb", bias_correction=bias_correction,
         variable_names=variable_names, gate_updates=gate_updates, name=f"albert_{optimizer}")
+    optimizer.learning_rate_schedule = schedule  # for logging the rate of a given step
+    return optimizer
 
 
 __all__ = ["AlbertLamb", "DEFAULT_EXCLUDE", "OPTIMIZERS", "WarmupPolynomialDecay", "create_optimizer"]
