@@ -30,8 +30,6 @@ What one run does, top to bottom:
 
 import json
 import os
-import sys
-import tempfile
 import time
 
 from absl import app, flags, logging
@@ -190,6 +188,10 @@ def load_initial_weights(model):
     logging.info("initialised from the original checkpoint: %s", report.summary())
 
 
+def latest_step(manager):
+    return int(manager.latest_checkpoint.rsplit("-", 1)[-1]) if manager.latest_checkpoint else 0
+
+
 def format_seconds(seconds):
     seconds = int(seconds)
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s"
@@ -221,7 +223,7 @@ def train(trainer, dataset_fn, checkpoint, manager, strategy, is_chief):
         if not bool(finite) and FLAGS.mixed_precision != "fp16":
             raise FloatingPointError(
                 f"step {step}: the loss or gradients are Inf/NaN; the update was skipped and no checkpoint "
-                f"was written after step {int(manager.latest_checkpoint.split('-')[-1]) if manager.latest_checkpoint else 0}. "
+                f"was written after step {latest_step(manager)}. "
                 "Lower --learning_rate, check the data, or resume from the last checkpoint.")
         window = sums if window is None else {k: window[k] + sums[k] for k in window}
         if step % FLAGS.log_steps == 0 or step == FLAGS.num_train_steps:
@@ -241,6 +243,10 @@ def train(trainer, dataset_fn, checkpoint, manager, strategy, is_chief):
                                            "skipped_steps": float(trainer.skipped_steps.numpy())})
             window, window_start = None, now
         if step % FLAGS.save_checkpoints_steps == 0 or step == FLAGS.num_train_steps:
+            if not all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in trainer.model.trainable_variables):
+                raise FloatingPointError(
+                    f"step {step}: the weights became Inf/NaN; not saving. The last checkpoint is "
+                    f"{manager.latest_checkpoint}. Lower --learning_rate or resume from it.")
             path = manager.save(checkpoint_number=step)
             logging.info("saved %s", path)
 

@@ -1,0 +1,165 @@
+"""run_pretraining.py end to end: resume after SIGKILL, multi-worker, init checkpoints, NaN, demo."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from albert_tf.data.create_pretraining_data import create_pretraining_data
+from albert_tf.data.pretraining_instances import InstanceOptions
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNER = os.path.join(REPO, "run_pretraining.py")
+SEQ, PRED = 64, 10
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    shared = os.environ.get("ALBERT_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
+    root = tmp_path_factory.mktemp("pretrain")
+    spm = os.path.join(shared, "sentencepiece/albert_de_privately/30k-clean.model")
+    files = [str(root / f"train-{i}.tfrecord") for i in range(2)]
+    create_pretraining_data([os.path.join(REPO, "data/demo/corpus.txt")], files, spm_model_file=spm,
+                            options=InstanceOptions(max_seq_length=SEQ, max_predictions_per_seq=PRED),
+                            dupe_factor=1, log=lambda _: None)
+    config = root / "albert_config.json"
+    config.write_text(json.dumps({
+        "vocab_size": 30000, "embedding_size": 8, "hidden_size": 16, "num_hidden_layers": 2,
+        "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": SEQ,
+        "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}))
+    return {"root": root, "files": ",".join(files), "config": str(config), "spm": spm}
+
+
+def runner_args(setup, output_dir, *extra):
+    return [sys.executable, RUNNER, f"--albert_config_file={setup['config']}", f"--input_file={setup['files']}",
+            f"--output_dir={output_dir}", f"--max_seq_length={SEQ}", f"--max_predictions_per_seq={PRED}",
+            "--train_batch_size=8", "--num_warmup_steps=2", "--learning_rate=0.01",
+            "--shuffle_buffer_size=50", "--log_steps=5", *extra]
+
+
+def run(args, env=None, timeout=600):
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+    return result
+
+
+def export_weights(output_dir, step):
+    reader = tf.train.load_checkpoint(os.path.join(output_dir, "export", f"model.ckpt-{step}"))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if name != "global_step"}
+
+
+def assert_same_weights(a, b, atol=0.0):
+    assert sorted(a) == sorted(b)
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=0, atol=atol, err_msg=name)
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_run(setup):
+    steps = ["--num_train_steps=60", "--save_checkpoints_steps=10", "--deterministic"]
+    straight = setup["root"] / "straight"
+    result = run(runner_args(setup, straight, *steps))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "step 60/60" in result.stderr and "examples/s" in result.stderr and "ETA" in result.stderr
+
+    killed = setup["root"] / "killed"
+    process = subprocess.Popen(runner_args(setup, killed, *steps), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    first_checkpoint = killed / "checkpoints" / "ckpt-10.index"
+    deadline = time.time() + 300
+    while not first_checkpoint.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert first_checkpoint.exists() and not (killed / "export").exists()
+    resumed = run(runner_args(setup, killed, *steps))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stderr and "step 60/60" in resumed.stderr
+    assert_same_weights(export_weights(straight, 60), export_weights(killed, 60))
+    assert (straight / "train").exists() and any("tfevents" in f for f in os.listdir(straight / "train"))
+
+
+def test_init_checkpoint_ours_and_original(setup):
+    source = setup["root"] / "source"
+    assert run(runner_args(setup, source, "--num_train_steps=3")).returncode == 0
+    trained = export_weights(source, 3)
+    for name, init in (("from_original", source / "export" / "model.ckpt-3"),
+                       ("from_ours", source / "checkpoints")):
+        out = setup["root"] / name
+        result = run(runner_args(setup, out, "--num_train_steps=0", f"--init_checkpoint={init}"))
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "initialised from" in result.stderr
+        assert_same_weights(trained, export_weights(out, 0))
+
+
+def test_non_finite_loss_stops_with_the_step(setup):
+    out = setup["root"] / "nan"
+    result = run(runner_args(setup, out, "--num_train_steps=10", "--save_checkpoints_steps=1",
+                             "--learning_rate=nan"))
+    assert result.returncode != 0
+    assert "Inf/NaN" in result.stderr and "step 1" in result.stderr
+    assert not (out / "checkpoints" / "checkpoint").exists()  # nothing corrupt was saved
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_multi_worker_mirrored_workers_end_identical(setup):
+    out = setup["root"] / "multi_worker"
+    workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+               "TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
+        processes.append(subprocess.Popen(
+            runner_args(setup, out, "--num_train_steps=6", "--save_checkpoints_steps=3",
+                        "--distribution_strategy=multi_worker_mirrored"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    outputs = [p.communicate(timeout=600) for p in processes]
+    for process, (_, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+    chief = export_weights(out, 6)
+    other = export_weights(out / "worker_1", 6)
+    assert_same_weights(chief, other)
+    assert "step 6/6" in outputs[0][1]
+
+
+def test_demo_flags_short_run(tmp_path):
+    out = tmp_path / "demo"
+    result = run([sys.executable, RUNNER, "--flagfile=" + os.path.join(REPO, "flags/demo.flags"),
+                  f"--output_dir={out}", "--num_train_steps=10", "--log_steps=5", "--max_eval_steps=2"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    for path in ("data/spm.model", "data/train.tfrecord", "data/eval.tfrecord", "checkpoints/checkpoint",
+                 "eval_results.txt", "export/model.ckpt-10.index", "export/albert_config.json"):
+        assert (out / path).exists(), path
+    results = (out / "eval_results.txt").read_text()
+    for key in ("masked_lm_accuracy", "masked_lm_loss", "sentence_order_accuracy", "sentence_order_loss"):
+        assert key in results
+    assert "Outputs in" in result.stdout
+
+
+@pytest.mark.slow
+def test_demo_main_command_learns(tmp_path):
+    """The README's main command, as shipped (about 5 minutes on 2 cores)."""
+    out = tmp_path / "demo"
+    start = time.time()
+    result = run([sys.executable, RUNNER, "--flagfile=" + os.path.join(REPO, "flags/demo.flags"),
+                  f"--output_dir={out}"], timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert time.time() - start < 600
+    metrics = dict(line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines())
+    assert float(metrics["masked_lm_accuracy"]) > 0.15
