@@ -1,0 +1,215 @@
+"""Pretraining throughput: ours vs keras-hub's AlbertMaskedLM.fit vs HF transformers (PyTorch).
+
+All three train albert_base (v1 sizes: E 128, H 768, 12 layers, vocab 30000,
+dropout 0.1) at batch 8, seq 128, float32 on the CPU, with 20 masked positions
+per sequence, from the same kind of synthetic batches:
+
+* ours: `PretrainingTrainer.train_step` with `AlbertLamb` (MLM at the masked
+  positions + SOP, global-norm clipping), as run_pretraining.py runs it;
+* keras-hub: `AlbertMaskedLM.fit` (MLM only: keras-hub has no SOP head), its
+  default AdamW;
+* HF: `AlbertForPreTraining` (MLM over all positions, as HF computes it, +
+  SOP) with `torch.optim.AdamW`, in its own Python environment
+  (`--hf_python`, with torch==2.13.0 and transformers).
+
+Each measurement runs in a fresh process (so peak memory is per library):
+warm-up steps, then `--steps` timed steps. Rounds alternate the libraries and
+the median round is reported. Achieved GFLOP/s counts 3x the forward FLOPs of
+the encoder plus the MLM head at 20 positions (what ours computes), for all
+three, against a same-run dense matmul ceiling.
+
+    python benchmarks/pretrain_throughput.py --hf_python=/tmp/hfenv/bin/python
+
+The last line reads `train ours X seq/s keras-hub Y seq/s hf Z seq/s`.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BATCH, SEQ, PRED, VOCAB = 8, 128, 20, 30000
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--hf_python", default=None, help="python of an environment with torch + transformers")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def synthetic_batch(seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(5, VOCAB, (BATCH, SEQ)).astype(np.int32)
+    positions = np.sort(np.stack([rng.choice(np.arange(1, SEQ - 1), PRED, replace=False) for _ in range(BATCH)]), 1)
+    labels = np.take_along_axis(ids, positions, 1)
+    return {"input_ids": ids, "input_mask": np.ones_like(ids), "segment_ids": (np.arange(SEQ) >= SEQ // 2)
+            .astype(np.int32)[None].repeat(BATCH, 0), "masked_lm_positions": positions.astype(np.int32),
+            "masked_lm_ids": labels.astype(np.int32), "masked_lm_weights": np.ones((BATCH, PRED), np.float32),
+            "next_sentence_labels": rng.integers(0, 2, BATCH).astype(np.int32)}
+
+
+def time_steps(step, warmup, steps):
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
+
+
+def worker_ours(args):
+    sys.path.insert(0, REPO)
+    import tensorflow as tf
+
+    from albert_tf import AlbertConfig, AlbertPretrainer
+    from albert_tf.optimization import create_optimizer
+    from albert_tf.training.pretraining_trainer import PretrainingTrainer
+
+    model = AlbertPretrainer(AlbertConfig.from_preset("base_v1"))
+    optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
+                                 gate_updates=True)
+    trainer = PretrainingTrainer(model, optimizer)
+    iterator = iter(tf.data.Dataset.from_tensors(synthetic_batch()).repeat())
+    return time_steps(lambda: trainer.train_step(iterator)[0]["mlm_loss_sum"].numpy(), args.warmup, args.steps)
+
+
+def worker_keras_hub(args):
+    sys.path.insert(0, REPO)
+    import albert_tf  # noqa: F401  (Keras backend)
+    import keras_hub
+    import tensorflow as tf
+
+    backbone = keras_hub.models.AlbertBackbone(
+        vocabulary_size=VOCAB, num_layers=12, num_heads=12, num_groups=1, num_inner_repetitions=1,
+        embedding_dim=128, hidden_dim=768, intermediate_dim=3072, dropout=0.1, max_sequence_length=512)
+    model = keras_hub.models.AlbertMaskedLM(backbone=backbone, preprocessor=None)
+    model.compile()  # keras-hub's defaults: AdamW, sparse cross-entropy from logits
+    batch = synthetic_batch()
+    x = {"token_ids": batch["input_ids"], "segment_ids": batch["segment_ids"],
+         "padding_mask": batch["input_mask"].astype(bool), "mask_positions": batch["masked_lm_positions"]}
+    data = tf.data.Dataset.from_tensors((x, batch["masked_lm_ids"], batch["masked_lm_weights"])).repeat()
+    model.fit(data, steps_per_epoch=args.warmup, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
+    return (time.perf_counter() - start) / args.steps
+
+
+HF_WORKER = r"""
+import json, resource, sys, time
+import numpy as np, torch, transformers
+torch.set_num_threads(int(sys.argv[3]))
+B, S, P, V = 8, 128, 20, 30000
+config = transformers.AlbertConfig(vocab_size=V, embedding_size=128, hidden_size=768, num_hidden_layers=12,
+    num_attention_heads=12, intermediate_size=3072, hidden_act="gelu_new", hidden_dropout_prob=0.1,
+    attention_probs_dropout_prob=0.1, max_position_embeddings=512, type_vocab_size=2)
+model = transformers.AlbertForPreTraining(config)
+model.train()
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+rng = np.random.default_rng(0)
+ids = torch.tensor(rng.integers(5, V, (B, S)))
+labels = torch.full((B, S), -100)
+for row in range(B):
+    pos = rng.choice(np.arange(1, S - 1), P, replace=False)
+    labels[row, pos] = ids[row, pos]
+batch = dict(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=(torch.arange(S) >= S // 2).long()
+             .repeat(B, 1), labels=labels, sentence_order_label=torch.tensor(rng.integers(0, 2, B)))
+def step():
+    optimizer.zero_grad()
+    loss = model(**batch).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+warmup, steps = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(warmup):
+    step()
+start = time.perf_counter()
+for _ in range(steps):
+    step()
+seconds = (time.perf_counter() - start) / steps
+print("RESULT " + json.dumps({"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                               "version": f"torch {torch.__version__}, transformers {transformers.__version__}"}))
+"""
+
+
+def run_worker(name, args):
+    if name == "hf":
+        command = [args.hf_python, "-c", HF_WORKER, str(args.warmup), str(args.steps), str(os.cpu_count())]
+    else:
+        command = [sys.executable, os.path.abspath(__file__), f"--worker={name}", f"--warmup={args.warmup}",
+                   f"--steps={args.steps}"]
+    result = subprocess.run(command, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    if result.returncode or not lines:
+        raise RuntimeError(f"{name} worker failed:\n{result.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def matmul_ceiling():
+    import tensorflow as tf
+
+    a = tf.random.normal([BATCH * SEQ, 768])
+    b = tf.random.normal([768, 3072])
+    matmul = tf.function(lambda: tf.matmul(a, b))
+    matmul()
+    seconds = min(time_steps(lambda: matmul().numpy(), 2, 20) for _ in range(3))
+    return 2 * BATCH * SEQ * 768 * 3072 / seconds / 1e9
+
+
+def train_flops_per_sequence():
+    h, e, layers, inter, v = 768, 128, 12, 3072, VOCAB
+    per_layer = 2 * SEQ * (4 * h * h + 2 * h * inter) + 2 * 2 * SEQ * SEQ * h
+    forward = 2 * SEQ * e * h + layers * per_layer + 2 * h * h  # projection, layers, pooler
+    forward += PRED * 2 * (h * e + e * v)  # MLM head at the masked positions
+    return 3 * forward
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        seconds = {"ours": worker_ours, "keras_hub": worker_keras_hub}[args.worker](args)
+        import tensorflow as tf
+
+        print("RESULT " + json.dumps({"seconds": seconds,
+                                      "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                                      "version": f"tensorflow {tf.__version__}"}))
+        return
+    libraries = ["ours", "keras_hub"] + (["hf"] if args.hf_python else [])
+    results = {name: [] for name in libraries}
+    for round_index in range(args.rounds):
+        for name in libraries:
+            result = run_worker(name, args)
+            results[name].append(result)
+            print(f"round {round_index + 1} {name}: {BATCH / result['seconds']:.2f} seq/s "
+                  f"({result['seconds']:.2f} s/step), peak {result['peak_mib']:.0f} MiB", flush=True)
+    ceiling = matmul_ceiling()
+    flops = train_flops_per_sequence()
+    print(f"dense matmul ceiling ({BATCH * SEQ}x768 @ 768x3072 fp32): {ceiling:.0f} GFLOP/s; "
+          f"training FLOPs counted: {flops / 1e9:.1f} GFLOP per sequence")
+    rates = {}
+    for name in libraries:
+        seconds = statistics.median(r["seconds"] for r in results[name])
+        rates[name] = BATCH / seconds
+        peak = max(r["peak_mib"] for r in results[name])
+        print(f"{name}: {rates[name]:.2f} seq/s = {1 / seconds:.3f} steps/s, "
+              f"{rates[name] * flops / 1e9:.0f} GFLOP/s ({rates[name] * flops / 1e9 / ceiling:.0%} of the ceiling), "
+              f"peak {peak:.0f} MiB [{results[name][0]['version']}]")
+    for name in libraries[1:]:
+        print(f"ours / {name}: {rates['ours'] / rates[name]:.2f}x")
+    print("train ours {:.2f} seq/s keras-hub {:.2f} seq/s hf {} seq/s".format(
+        rates["ours"], rates["keras_hub"], f"{rates['hf']:.2f}" if "hf" in rates else "n/a"))
+
+
+if __name__ == "__main__":
+    main()
