@@ -185,9 +185,10 @@ def _tokenize_chunk(chunk):
         id_lists, flag_lists = [], []
         for text in non_blank:
             tokens = tokenizer.tokenize(text)
-            flags = _WORKER["word_start"][tokenizer.convert_tokens_to_ids(tokens)] if tokens else np.zeros(0, bool)
+            token_ids = tokenizer.convert_tokens_to_ids(tokens)
+            flags = _WORKER["word_start"][token_ids] if tokens else np.zeros(0, bool)
             _mark_segmented_words(tokens, flags, segmenter)
-            id_lists.append(tokenizer.convert_tokens_to_ids(tokens))
+            id_lists.append(token_ids)
             flag_lists.append(flags)
     else:
         id_lists = tokenizer.backend.encode_batch(non_blank)
@@ -204,7 +205,7 @@ def _tokenize_chunk(chunk):
     stats.lines_without_tokens = int((counts == 0).sum())
     stats.sentences = int((counts > 0).sum())
     stats.long_lines = int((counts > _WORKER["max_num_tokens"]).sum())
-    return file_name, ids, word_starts.astype(bool), line_counts, stats
+    return file_name, ids, word_starts, line_counts, stats
 
 
 def _read_chunks(input_files):
@@ -262,7 +263,7 @@ def tokenize_corpus(input_files, tokenizer_args, max_num_tokens, num_workers=1, 
     line_counts = np.concatenate(line_counts)
     sentence_lengths = line_counts[line_counts > 0]
     document_of_sentence = np.cumsum(line_counts < 0)[line_counts > 0]
-    new_document = np.concatenate([[True], document_of_sentence[1:] != document_of_sentence[:-1]])
+    new_document = np.diff(document_of_sentence, prepend=-1) != 0
     corpus = TokenizedCorpus(
         token_ids=np.concatenate(ids) if ids else np.zeros(0, np.int32),
         word_starts=np.concatenate(starts) if starts else np.zeros(0, bool),
@@ -270,8 +271,6 @@ def tokenize_corpus(input_files, tokenizer_args, max_num_tokens, num_workers=1, 
         document_starts=np.concatenate(
             [np.flatnonzero(new_document), [len(sentence_lengths)]]).astype(np.int64),
     )
-    if not len(sentence_lengths):
-        corpus.document_starts = np.zeros(1, np.int64)
     empty_files = [f for f in input_files if tokens_per_file[f] == 0]
     return corpus, stats, empty_files
 

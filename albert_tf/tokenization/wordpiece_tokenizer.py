@@ -22,7 +22,7 @@ def load_vocab(vocab_file):
         raise FileNotFoundError(f"vocab file not found: {vocab_file}")
     vocab = {}
     with open(vocab_file, encoding="utf-8") as reader:
-        for line_number, line in enumerate(reader, 1):
+        for line in reader:
             token = line.strip().split()[0] if line.strip() else " "
             vocab.setdefault(token, len(vocab))
     if not vocab:

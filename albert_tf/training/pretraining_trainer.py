@@ -113,8 +113,8 @@ class PretrainingTrainer:
         total_weight, total_examples = context.all_reduce(
             tf.distribute.ReduceOp.SUM, [tf.reduce_sum(weights), local_examples])
         variables = self.model.trainable_variables
-        micro_batches = [{k: tf.split(v, self.accumulation_steps)[i] for k, v in batch.items()}
-                         for i in range(self.accumulation_steps)]
+        splits = {k: tf.split(v, self.accumulation_steps) for k, v in batch.items()}
+        micro_batches = [{k: parts[i] for k, parts in splits.items()} for i in range(self.accumulation_steps)]
         gradients, sums = None, None
         for micro in micro_batches:
             with tf.GradientTape() as tape:
