@@ -72,13 +72,19 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(setup):
     killed = setup["root"] / "killed"
     process = subprocess.Popen(runner_args(setup, killed, *steps), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    first_checkpoint = killed / "checkpoints" / "ckpt-10.index"
+    # CheckpointManager writes ckpt-N.data/.index first and the `checkpoint` state file last; a
+    # checkpoint counts (and is resumed from) only once the state file names it.
+    state_file = killed / "checkpoints" / "checkpoint"
+
+    def first_checkpoint_committed():
+        return state_file.exists() and "ckpt-" in state_file.read_text()
+
     deadline = time.time() + 300
-    while not first_checkpoint.exists() and process.poll() is None and time.time() < deadline:
+    while not first_checkpoint_committed() and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert first_checkpoint.exists() and not (killed / "export").exists()
+    assert first_checkpoint_committed() and not (killed / "export").exists()
     resumed = run(runner_args(setup, killed, *steps))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resumed from" in resumed.stderr and "step 60/60" in resumed.stderr
