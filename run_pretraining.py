@@ -38,15 +38,17 @@ import albert_tf  # noqa: F401  (sets KERAS_BACKEND before Keras is imported)
 import keras
 import tensorflow as tf
 
-from albert_tf import AlbertConfig, AlbertPretrainer, load_checkpoint, save_checkpoint
+from albert_tf import AlbertConfig, AlbertPretrainer, save_checkpoint
 from albert_tf.data.create_pretraining_data import create_pretraining_data
 from albert_tf.data.pretraining_dataset import DynamicMasking, pretraining_dataset
 from albert_tf.data.pretraining_instances import InstanceOptions
 from albert_tf.optimization import OPTIMIZERS, create_optimizer
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.sentencepiece_training import train_sentencepiece
-from albert_tf.training.pretraining_objective import metrics_from_sums
-from albert_tf.training.pretraining_trainer import MIXED_PRECISION, PretrainingTrainer
+from albert_tf.training.pretraining_objective import PretrainingObjective
+from albert_tf.training.runner_utils import (STRATEGIES, STRATEGY_HELP, create_strategy, format_seconds,
+                                             load_initial_weights, worker_role, write_summaries)
+from albert_tf.training.trainer import MIXED_PRECISION, Trainer
 
 FLAGS = flags.FLAGS
 
@@ -98,10 +100,7 @@ flags.DEFINE_bool("deterministic", False, "Deterministic TensorFlow ops (bit-exa
 flags.DEFINE_integer("shuffle_buffer_size", 10000, "Records in the shuffle buffer.")
 
 # Distribution and precision.
-flags.DEFINE_enum("distribution_strategy", "one_device",
-                  ["one_device", "mirrored", "multi_worker_mirrored", "tpu"],
-                  "one_device: first GPU or the CPU; mirrored: all local GPUs; multi_worker_mirrored: "
-                  "workers from TF_CONFIG; tpu: --tpu.")
+flags.DEFINE_enum("distribution_strategy", "one_device", STRATEGIES, STRATEGY_HELP)
 flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --distribution_strategy=tpu.")
 flags.DEFINE_enum("mixed_precision", "off", MIXED_PRECISION,
                   "fp16 (dynamic loss scaling), bf16, or off. LayerNorm, softmax and losses stay float32.")
@@ -110,33 +109,6 @@ flags.DEFINE_enum("mixed_precision", "off", MIXED_PRECISION,
 flags.DEFINE_integer("save_checkpoints_steps", 1000, "Steps between checkpoints.")
 flags.DEFINE_integer("keep_checkpoint_max", 5, "Checkpoints kept.")
 flags.DEFINE_integer("log_steps", 100, "Steps between progress lines and summaries.")
-
-
-def create_strategy():
-    name = FLAGS.distribution_strategy
-    if name == "one_device":
-        gpus = tf.config.list_logical_devices("GPU")
-        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker_mirrored":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if not FLAGS.tpu:
-        raise app.UsageError("--distribution_strategy=tpu needs --tpu")
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=FLAGS.tpu)
-    tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
-    return tf.distribute.TPUStrategy(resolver)
-
-
-def worker_role(strategy):
-    """(is_chief, task id): the chief writes the real outputs; other workers keep private copies."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True, 0
-    task_type, task_id = resolver.task_type, resolver.task_id
-    has_chief = "chief" in resolver.cluster_spec().as_dict()
-    return (task_type == "chief" or (not has_chief and task_type == "worker" and task_id == 0)), task_id
 
 
 def prepare_data(config):
@@ -174,36 +146,8 @@ def prepare_data(config):
     return spm, train_file, eval_file
 
 
-def load_initial_weights(model):
-    """--init_checkpoint: ours (object-based) or the original layout."""
-    path = FLAGS.init_checkpoint
-    ours = tf.train.latest_checkpoint(path) if tf.io.gfile.isdir(path) else path
-    if ours and tf.io.gfile.exists(ours + ".index"):
-        keys = {name for name, _ in tf.train.list_variables(ours)}
-        if "_CHECKPOINTABLE_OBJECT_GRAPH" in keys:
-            tf.train.Checkpoint(model=model).read(ours).expect_partial().assert_existing_objects_matched()
-            logging.info("initialised from our checkpoint %s", ours)
-            return
-    report = load_checkpoint(model, path, init_from_group0=FLAGS.init_from_group0)
-    logging.info("initialised from the original checkpoint: %s", report.summary())
-
-
 def latest_step(manager):
     return int(manager.latest_checkpoint.rsplit("-", 1)[-1]) if manager.latest_checkpoint else 0
-
-
-def format_seconds(seconds):
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s"
-
-
-def write_summaries(writer, step, values):
-    if writer is None:
-        return
-    with writer.as_default(step=step):
-        for name, value in values.items():
-            tf.summary.scalar(name, value)
-    writer.flush()
 
 
 def train(trainer, dataset_fn, checkpoint, manager, strategy, is_chief):
@@ -229,7 +173,7 @@ def train(trainer, dataset_fn, checkpoint, manager, strategy, is_chief):
         if step % FLAGS.log_steps == 0 or step == FLAGS.num_train_steps:
             now = time.perf_counter()
             steps_in_window = FLAGS.log_steps if step % FLAGS.log_steps == 0 else step % FLAGS.log_steps
-            metrics = {k: float(v) for k, v in metrics_from_sums(window).items()}
+            metrics = {k: float(v) for k, v in trainer.objective.metrics(window).items()}
             examples_per_s = steps_in_window * FLAGS.train_batch_size / (now - window_start)
             eta = (now - run_start) / (step - start_step) * (FLAGS.num_train_steps - step)
             lr = float(schedule(step - 1))  # the rate of this window's last update
@@ -256,7 +200,7 @@ def main(argv):
     keras.utils.set_random_seed(FLAGS.seed)
     if FLAGS.deterministic:
         tf.config.experimental.enable_op_determinism()
-    strategy = create_strategy()
+    strategy = create_strategy(FLAGS.distribution_strategy, FLAGS.tpu)
     is_chief, task_id = worker_role(strategy)
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     # Non-chief workers take part in every save but keep their files apart.
@@ -304,7 +248,7 @@ def main(argv):
             num_warmup_steps=FLAGS.num_warmup_steps, poly_power=FLAGS.poly_power,
             weight_decay_rate=FLAGS.weight_decay_rate, epsilon=FLAGS.adam_epsilon,
             bias_correction=FLAGS.bias_correction, gate_updates=True)
-    trainer = PretrainingTrainer(model, optimizer, strategy, FLAGS.gradient_accumulation_steps,
+    trainer = Trainer(model, PretrainingObjective(), optimizer, strategy, FLAGS.gradient_accumulation_steps,
                                  FLAGS.mixed_precision, FLAGS.clip_norm)
     checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(work_dir, "checkpoints"),
@@ -313,7 +257,7 @@ def main(argv):
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("resumed from %s at step %d", manager.latest_checkpoint, int(trainer.step.numpy()))
     elif FLAGS.init_checkpoint:
-        load_initial_weights(model)
+        load_initial_weights(model, FLAGS.init_checkpoint, FLAGS.init_from_group0)
 
     if FLAGS.do_train:
         train(trainer, dataset_fn, checkpoint, manager, strategy, is_chief)

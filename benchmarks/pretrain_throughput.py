@@ -4,7 +4,7 @@ All three train albert_base (v1 sizes: E 128, H 768, 12 layers, vocab 30000,
 dropout 0.1) at batch 8, seq 128, float32 on the CPU, with 20 masked positions
 per sequence, from the same kind of synthetic batches:
 
-* ours: `PretrainingTrainer.train_step` with `AlbertLamb` (MLM at the masked
+* ours: `Trainer.train_step` (PretrainingObjective) with `AlbertLamb` (MLM at the masked
   positions + SOP, global-norm clipping), as run_pretraining.py runs it;
 * keras-hub: `AlbertMaskedLM.fit` (MLM only: keras-hub has no SOP head), its
   default AdamW;
@@ -74,12 +74,13 @@ def worker_ours(args):
 
     from albert_tf import AlbertConfig, AlbertPretrainer
     from albert_tf.optimization import create_optimizer
-    from albert_tf.training.pretraining_trainer import PretrainingTrainer
+    from albert_tf.training.pretraining_objective import PretrainingObjective
+    from albert_tf.training.trainer import Trainer
 
     model = AlbertPretrainer(AlbertConfig.from_preset("base_v1"))
     optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
                                  gate_updates=True)
-    trainer = PretrainingTrainer(model, optimizer)
+    trainer = Trainer(model, PretrainingObjective(), optimizer)
     iterator = iter(tf.data.Dataset.from_tensors(synthetic_batch()).repeat())
     return time_steps(lambda: trainer.train_step(iterator)[0]["mlm_loss_sum"].numpy(), args.warmup, args.steps)
 

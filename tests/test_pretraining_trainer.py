@@ -1,4 +1,4 @@
-"""PretrainingTrainer: accumulation, replicas, mixed precision, non-finite steps."""
+"""Trainer with the pretraining objective: accumulation, replicas, mixed precision, non-finite steps."""
 
 import os
 import subprocess

@@ -5,7 +5,8 @@ import tensorflow as tf
 
 from albert_tf import AlbertConfig, AlbertPretrainer
 from albert_tf.optimization import create_optimizer
-from albert_tf.training.pretraining_trainer import PretrainingTrainer
+from albert_tf.training.pretraining_objective import PretrainingObjective
+from albert_tf.training.trainer import Trainer
 
 SEQ, PRED, VOCAB = 32, 5, 60
 
@@ -46,7 +47,7 @@ def make_trainer(strategy=None, accumulation=1, mixed_precision="off", weights=N
             model.set_weights(weights)
         optimizer = create_optimizer(**{"learning_rate": 1e-2, "num_train_steps": 20, "num_warmup_steps": 0,
                                         "gate_updates": True, **optimizer_args})
-    return PretrainingTrainer(model, optimizer, strategy, gradient_accumulation_steps=accumulation,
+    return Trainer(model, PretrainingObjective(), optimizer, strategy, gradient_accumulation_steps=accumulation,
                               mixed_precision=mixed_precision)
 
 

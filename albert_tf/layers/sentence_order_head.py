@@ -1,11 +1,12 @@
 """The sentence-order prediction (SOP) head of ALBERT pretraining."""
 
 import keras
-import tensorflow as tf
+
+from albert_tf.layers.output_projection import OutputProjection
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class SentenceOrderHead(keras.layers.Layer):
+class SentenceOrderHead(OutputProjection):
     """Two-way classifier on the pooled output: `pooled @ W^T + b`.
 
     W is stored `[2, H]` (out, in) as the original `cls/seq_relationship`.
@@ -21,25 +22,10 @@ class SentenceOrderHead(keras.layers.Layer):
     """
 
     def __init__(self, initializer_range=0.02, **kwargs):
-        super().__init__(**kwargs)
-        self.initializer_range = initializer_range
-
-    def build(self, pooled_shape):
-        self.output_weights = self.add_weight(
-            name="output_weights",
-            shape=(2, pooled_shape[-1]),
-            initializer=keras.initializers.TruncatedNormal(stddev=self.initializer_range),
-        )
-        self.output_bias = self.add_weight(name="output_bias", shape=(2,), initializer="zeros")
-
-    def call(self, pooled_output):
-        logits = tf.matmul(pooled_output, self.output_weights, transpose_b=True)
-        return tf.cast(logits + self.output_bias, tf.float32)
-
-    def compute_output_spec(self, pooled_output):
-        return keras.KerasTensor((pooled_output.shape[0], 2), dtype="float32")
+        kwargs.pop("units", None)
+        super().__init__(2, initializer_range=initializer_range, **kwargs)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"initializer_range": self.initializer_range})
+        del config["units"]
         return config

@@ -15,42 +15,53 @@ same global size.
 import tensorflow as tf
 
 
-def objective_sums(outputs, batch):
-    """Per-batch sums of losses, correct predictions and weights (float32 scalars)."""
-    mlm_logits = tf.cast(outputs["mlm_logits"], tf.float32)
-    sop_logits = tf.cast(outputs["sop_logits"], tf.float32)
-    labels = tf.cast(batch["masked_lm_ids"], tf.int32)
-    weights = tf.cast(batch["masked_lm_weights"], tf.float32)
-    mlm_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=mlm_logits)
-    mlm_correct = tf.cast(tf.equal(tf.argmax(mlm_logits, -1, output_type=tf.int32), labels), tf.float32)
-    sop_labels = tf.reshape(tf.cast(batch["next_sentence_labels"], tf.int32), [-1])
-    sop_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=sop_labels, logits=sop_logits)
-    sop_correct = tf.cast(tf.equal(tf.argmax(sop_logits, -1, output_type=tf.int32), sop_labels), tf.float32)
-    return {
-        "mlm_loss_sum": tf.reduce_sum(mlm_loss * weights),
-        "mlm_correct_sum": tf.reduce_sum(mlm_correct * weights),
-        "mlm_weight_sum": tf.reduce_sum(weights),
-        "sop_loss_sum": tf.reduce_sum(sop_loss),
-        "sop_correct_sum": tf.reduce_sum(sop_correct),
-        "examples": tf.cast(tf.size(sop_labels), tf.float32),
-    }
+class PretrainingObjective:
+    """MLM + SOP for `Trainer`: `AlbertPretrainer` outputs against TFRecord labels."""
 
+    model_inputs = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions")
+    prediction_inputs = model_inputs
+    prediction_outputs = ("mlm_logits", "sop_logits")
 
-def objective_loss(sums, total_weight, total_examples):
-    """This batch's share of the global-batch loss, given the global totals."""
-    return sums["mlm_loss_sum"] / (total_weight + 1e-5) + sums["sop_loss_sum"] / total_examples
+    def normalizers(self, batch):
+        """This batch's masked-token weight and example count (summed over the global batch)."""
+        return [tf.reduce_sum(tf.cast(batch["masked_lm_weights"], tf.float32)),
+                tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)]
 
+    def sums(self, outputs, batch):
+        """Per-batch sums of losses, correct predictions and weights (float32 scalars)."""
+        mlm_logits = tf.cast(outputs["mlm_logits"], tf.float32)
+        sop_logits = tf.cast(outputs["sop_logits"], tf.float32)
+        labels = tf.cast(batch["masked_lm_ids"], tf.int32)
+        weights = tf.cast(batch["masked_lm_weights"], tf.float32)
+        mlm_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=mlm_logits)
+        mlm_correct = tf.cast(tf.equal(tf.argmax(mlm_logits, -1, output_type=tf.int32), labels), tf.float32)
+        sop_labels = tf.reshape(tf.cast(batch["next_sentence_labels"], tf.int32), [-1])
+        sop_loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=sop_labels, logits=sop_logits)
+        sop_correct = tf.cast(tf.equal(tf.argmax(sop_logits, -1, output_type=tf.int32), sop_labels), tf.float32)
+        return {
+            "mlm_loss_sum": tf.reduce_sum(mlm_loss * weights),
+            "mlm_correct_sum": tf.reduce_sum(mlm_correct * weights),
+            "mlm_weight_sum": tf.reduce_sum(weights),
+            "sop_loss_sum": tf.reduce_sum(sop_loss),
+            "sop_correct_sum": tf.reduce_sum(sop_correct),
+            "examples": tf.cast(tf.size(sop_labels), tf.float32),
+        }
 
-def metrics_from_sums(sums):
-    """The original eval metrics from summed counts."""
-    weight = tf.maximum(sums["mlm_weight_sum"], 1e-12)
-    examples = tf.maximum(sums["examples"], 1.0)
-    masked_lm_loss = sums["mlm_loss_sum"] / (sums["mlm_weight_sum"] + 1e-5)
-    sentence_order_loss = sums["sop_loss_sum"] / examples
-    return {
-        "loss": masked_lm_loss + sentence_order_loss,
-        "masked_lm_accuracy": sums["mlm_correct_sum"] / weight,
-        "masked_lm_loss": masked_lm_loss,
-        "sentence_order_accuracy": sums["sop_correct_sum"] / examples,
-        "sentence_order_loss": sentence_order_loss,
-    }
+    def loss(self, sums, normalizers):
+        """This batch's share of the global-batch loss, given the global totals."""
+        total_weight, total_examples = normalizers
+        return sums["mlm_loss_sum"] / (total_weight + 1e-5) + sums["sop_loss_sum"] / total_examples
+
+    def metrics(self, sums):
+        """The original eval metrics from summed counts."""
+        weight = tf.maximum(sums["mlm_weight_sum"], 1e-12)
+        examples = tf.maximum(sums["examples"], 1.0)
+        masked_lm_loss = sums["mlm_loss_sum"] / (sums["mlm_weight_sum"] + 1e-5)
+        sentence_order_loss = sums["sop_loss_sum"] / examples
+        return {
+            "loss": masked_lm_loss + sentence_order_loss,
+            "masked_lm_accuracy": sums["mlm_correct_sum"] / weight,
+            "masked_lm_loss": masked_lm_loss,
+            "sentence_order_accuracy": sums["sop_correct_sum"] / examples,
+            "sentence_order_loss": sentence_order_loss,
+        }

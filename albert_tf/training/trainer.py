@@ -1,23 +1,37 @@
-"""Distributed MLM + SOP training steps with accumulation, clipping and loss scaling."""
+"""Distributed training steps with accumulation, clipping and loss scaling."""
 
+import numpy as np
 import tensorflow as tf
 
-from albert_tf.training.pretraining_objective import metrics_from_sums, objective_loss, objective_sums
-
-MODEL_INPUTS = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions")
 MIXED_PRECISION = ("off", "bf16", "fp16")
 
 
-class PretrainingTrainer:
-    """Training and evaluation steps of an `AlbertPretrainer` under a tf.distribute strategy.
+def _concatenate_padded(arrays):
+    """Concatenates along axis 0, zero-padding axis 1 where batch lengths differ."""
+    if arrays[0].ndim >= 2:
+        width = max(a.shape[1] for a in arrays)
+        arrays = [np.pad(a, [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2)) for a in arrays]
+    return np.concatenate(arrays)
+
+
+class Trainer:
+    """Training, evaluation and prediction steps of a model under a tf.distribute strategy.
+
+    What is trained is given by an objective (`PretrainingObjective`, or one
+    of `albert_tf.training.finetuning_objectives`), an object with
+    `model_inputs` (the batch features the model reads in training),
+    `prediction_inputs` and `prediction_outputs` (for `predict`), `normalizers(batch)`
+    (float32 scalars such as the example count, summed over the global
+    batch), `sums(outputs, batch)` (float32 scalars: loss and metric sums),
+    `loss(sums, normalizers)` and `metrics(sums)`.
 
     One training step:
 
     1. Each replica splits its batch into `gradient_accumulation_steps`
        micro-batches and sums their gradients. The loss of every micro-batch
-       is divided by the masked-token weight and example count of the whole
-       global batch (all replicas, all micro-batches), so the summed gradient
-       is exactly that of one global batch.
+       is divided by the normalizers of the whole global batch (all
+       replicas, all micro-batches), so the summed gradient is exactly that
+       of one global batch.
     2. Gradients are summed over replicas, unscaled (fp16), checked for
        Inf/NaN and clipped to global norm `clip_norm` (1.0 in the original).
     3. The optimizer (`AlbertLamb` with `gate_updates=True`) applies them;
@@ -26,7 +40,8 @@ class PretrainingTrainer:
        `loss_scale_growth_interval` finite steps.
 
     Args:
-        model: an `AlbertPretrainer` (built under `strategy.scope()`).
+        model: a Keras model built under `strategy.scope()`.
+        objective: see above.
         optimizer: an `AlbertLamb` created with `gate_updates=True`.
         strategy: a `tf.distribute.Strategy` (default: the current one).
         gradient_accumulation_steps: micro-batches per optimizer step.
@@ -34,11 +49,11 @@ class PretrainingTrainer:
         clip_norm: global-norm clipping threshold.
 
     Example:
-    >>> trainer = PretrainingTrainer(model, optimizer)  # doctest: +SKIP
+    >>> trainer = Trainer(model, PretrainingObjective(), optimizer)  # doctest: +SKIP
     >>> sums, finite = trainer.train_step(iterator)  # doctest: +SKIP
     """
 
-    def __init__(self, model, optimizer, strategy=None, gradient_accumulation_steps=1,
+    def __init__(self, model, objective, optimizer, strategy=None, gradient_accumulation_steps=1,
                  mixed_precision="off", clip_norm=1.0, initial_loss_scale=2.0 ** 15,
                  loss_scale_growth_interval=2000):
         if mixed_precision not in MIXED_PRECISION:
@@ -46,8 +61,9 @@ class PretrainingTrainer:
         if gradient_accumulation_steps < 1:
             raise ValueError(f"gradient_accumulation_steps={gradient_accumulation_steps} must be >= 1")
         if not getattr(optimizer, "gate_updates", False):
-            raise ValueError("PretrainingTrainer needs an AlbertLamb created with gate_updates=True")
+            raise ValueError("Trainer needs an AlbertLamb created with gate_updates=True")
         self.model = model
+        self.objective = objective
         self.optimizer = optimizer
         self.strategy = strategy or tf.distribute.get_strategy()
         self.accumulation_steps = gradient_accumulation_steps
@@ -100,28 +116,65 @@ class PretrainingTrainer:
             steps += 1
         if totals is None:
             raise ValueError("the evaluation data is empty")
-        return {k: float(v) for k, v in metrics_from_sums(totals).items()}
+        return {k: float(v) for k, v in self.objective.metrics(totals).items()}
+
+    @tf.function
+    def predict_step(self, iterator):
+        """The objective's `prediction_outputs` and `example_index` of the next batch, per replica."""
+        outputs = self.strategy.run(self._replica_predict_step, args=(next(iterator),))
+        return {k: self.strategy.experimental_local_results(v) for k, v in outputs.items()}
+
+    def predict(self, dataset):
+        """NumPy outputs over a whole distributed dataset, rows in the order of `example_index`.
+
+        Replicas see interleaved parts of each batch; every batch carries the
+        `example_index` feature so that rows are put back in input order.
+        Per-position outputs of length-aware batches are zero-padded to the
+        longest batch: callers read each row up to its own length.
+        """
+        parts = {}
+        iterator = iter(dataset)
+        while True:
+            try:
+                outputs = self.predict_step(iterator)
+            except (StopIteration, tf.errors.OutOfRangeError):
+                break
+            for name, values in outputs.items():
+                parts.setdefault(name, []).extend(np.asarray(v) for v in values)
+        if not parts:
+            raise ValueError("the prediction data is empty")
+        results = {name: _concatenate_padded(values) for name, values in parts.items()}
+        order = np.argsort(results["example_index"], kind="stable")
+        return {name: values[order] for name, values in results.items()}
+
+    def _replica_predict_step(self, batch):
+        outputs = self.model({k: batch[k] for k in self.objective.prediction_inputs}, training=False)
+        outputs = {k: outputs[k] for k in self.objective.prediction_outputs}
+        outputs["example_index"] = batch["example_index"]
+        return outputs
 
     def _replica_eval_step(self, batch):
-        outputs = self.model({k: batch[k] for k in MODEL_INPUTS}, training=False)
-        return objective_sums(outputs, batch)
+        outputs = self.model({k: batch[k] for k in self.objective.model_inputs}, training=False)
+        return self.objective.sums(outputs, batch)
 
     def _replica_train_step(self, batch):
         context = tf.distribute.get_replica_context()
-        weights = tf.cast(batch["masked_lm_weights"], tf.float32)
-        local_examples = tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)
-        total_weight, total_examples = context.all_reduce(
-            tf.distribute.ReduceOp.SUM, [tf.reduce_sum(weights), local_examples])
+        normalizers = context.all_reduce(tf.distribute.ReduceOp.SUM, self.objective.normalizers(batch))
         variables = self.model.trainable_variables
         splits = {k: tf.split(v, self.accumulation_steps) for k, v in batch.items()}
         micro_batches = [{k: parts[i] for k, parts in splits.items()} for i in range(self.accumulation_steps)]
         gradients, sums = None, None
         for micro in micro_batches:
             with tf.GradientTape() as tape:
-                outputs = self.model({k: micro[k] for k in MODEL_INPUTS}, training=True)
-                micro_sums = objective_sums(outputs, micro)
-                loss = objective_loss(micro_sums, total_weight, total_examples) * self.loss_scale
-            micro_gradients = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+                outputs = self.model({k: micro[k] for k in self.objective.model_inputs}, training=True)
+                micro_sums = self.objective.sums(outputs, micro)
+                loss = self.objective.loss(micro_sums, normalizers) * self.loss_scale
+            micro_gradients = tape.gradient(loss, variables)
+            # Variables the objective does not reach (the pooler under a
+            # span head) get no update at all, as in the original, whose
+            # optimizer skips variables without a gradient.
+            trained = [v for v, g in zip(variables, micro_gradients) if g is not None]
+            micro_gradients = [tf.convert_to_tensor(g) for g in micro_gradients if g is not None]
             if gradients is None:
                 gradients, sums = micro_gradients, micro_sums
             else:
@@ -137,7 +190,7 @@ class PretrainingTrainer:
         # Every replica now holds the same global gradient; Keras sums
         # gradients over replicas again inside apply(), hence the division.
         replicas = float(context.num_replicas_in_sync)
-        self.optimizer.apply([g / replicas for g in gradients], variables)
+        self.optimizer.apply([g / replicas for g in gradients], trained)
         self._update_loss_scale(finite)
         self.step.assign_add(1)
         return sums, finite
