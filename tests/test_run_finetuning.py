@@ -1,0 +1,145 @@
+"""End-to-end runs of run_classifier.py, run_squad.py and run_race.py with a tiny model (subprocesses)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from albert_tf import AlbertConfig, AlbertPretrainer, save_checkpoint
+from conftest import REPO
+from race_sample import write_race_sample
+
+GERMAN_SPM = "sentencepiece/albert_de_privately/30k-clean.model"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, request):
+    from conftest import SHARED_DATA
+    root = tmp_path_factory.mktemp("finetune")
+    config = AlbertConfig(vocab_size=30000, embedding_size=16, hidden_size=32, num_hidden_layers=2,
+                          num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config.to_json_file(str(root / "albert_config.json"))
+    pretrainer = AlbertPretrainer(config)  # an "original" checkpoint to start from, heads included
+    save_checkpoint(pretrainer, str(root / "pretrained" / "model.ckpt-best"))
+    return {"root": root, "shared": SHARED_DATA, "config": str(root / "albert_config.json"),
+            "spm": os.path.join(SHARED_DATA, GERMAN_SPM), "init": str(root / "pretrained" / "model.ckpt-best")}
+
+
+def run(script, setup, output_dir, *args):
+    command = [sys.executable, os.path.join(REPO, script), f"--albert_config_file={setup['config']}",
+               f"--spm_model_file={setup['spm']}", f"--output_dir={output_dir}", "--max_seq_length=128",
+               "--learning_rate=1e-3", "--num_warmup_steps=1", "--log_steps=2", "--eval_batch_size=64", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result.stderr
+
+
+def read_results(path):
+    with open(path) as f:
+        return {k.strip(): float(v) for k, v in (line.split("=") for line in f)}
+
+
+def test_classifier_trains_evaluates_predicts_and_resumes(setup):
+    out = setup["root"] / "mrpc"
+    data = os.path.join(setup["shared"], "glue", "MRPC")
+    common = ["--task_name=mrpc", f"--data_dir={data}", "--train_batch_size=16", "--save_checkpoints_steps=3",
+              "--do_train", "--do_eval", "--do_predict", f"--init_checkpoint={setup['init']}"]
+    log = run("run_classifier.py", setup, out, "--num_train_steps=6", *common)
+    assert "initialised from the original checkpoint" in log and "cls/predictions" in log  # heads reported
+    assert "step 6/6" in log and "examples/s" in log and "ETA" in log
+    results = read_results(out / "eval_results.txt")
+    assert set(results) == {"f1", "accuracy", "global_step"} and 0 <= results["accuracy"] <= 1
+    best = json.loads((out / "best_eval.json").read_text())
+    assert best["step"] in (3, 6) and best["metrics"]["f1"] == results["f1"]
+    lines = (out / "MRPC.tsv").read_text().splitlines()
+    assert lines[0] == "index\tprediction" and len(lines) == 1726 and {l.split("\t")[1] for l in lines[1:]} <= {"0", "1"}
+    assert tf.train.load_checkpoint(str(out / "export" / "model.ckpt-best")).has_tensor("output_weights")
+
+    log = run("run_classifier.py", setup, out, "--num_train_steps=9", *common)
+    assert "resumed from" in log and "ckpt-6" in log and "step 9/9" in log and "step 2/" not in log
+    assert json.loads((out / "best_eval.json").read_text())["step"] in (3, 6, 9)
+
+
+def test_regression_and_generic_tasks(setup, tmp_path):
+    sst = os.path.join(setup["shared"], "glue", "SST-2", "dev.tsv")
+    with open(sst, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    (tmp_path / "train.tsv").write_text("\n".join(lines[:200]) + "\n", encoding="utf-8")
+    out = setup["root"] / "generic"
+    run("run_classifier.py", setup, out, "--task_name=generic", f"--train_file={tmp_path / 'train.tsv'}",
+        f"--dev_file={sst}", "--label_list=0,1", "--text_a_column=0", "--label_column=1",
+        "--num_train_steps=4", "--train_batch_size=8", "--save_checkpoints_steps=4", "--do_train", "--do_eval")
+    assert set(read_results(out / "eval_results.txt")) == {"accuracy", "f1", "global_step"}
+    out = setup["root"] / "sts-b"
+    run("run_classifier.py", setup, out, "--task_name=sts-b", f"--data_dir={os.path.join(setup['shared'], 'glue', 'STS-B')}",
+        "--num_train_steps=2", "--train_batch_size=8", "--save_checkpoints_steps=2", "--do_eval", "--do_predict")
+    assert set(read_results(out / "eval_results.txt")) == {"pearson", "spearman", "global_step"}
+    rows = (out / "STS-B.tsv").read_text().splitlines()
+    assert len(rows) == 1380 and all(float(r.split("\t")[1]) == float(r.split("\t")[1]) for r in rows[1:])
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_squad_runner(setup, tmp_path, version):
+    with open(os.path.join(setup["shared"], "squad", "dev-v2.0-first5articles.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    article = data["data"][0]
+    article["paragraphs"] = article["paragraphs"][:6]
+    if version == "v1":  # a v1.1 file: answerable questions only
+        for paragraph in article["paragraphs"]:
+            paragraph["qas"] = [qa for qa in paragraph["qas"] if qa["answers"]]
+    predict = {"version": "v2.0" if version == "v2" else "1.1", "data": [article]}
+    (tmp_path / "predict.json").write_text(json.dumps(predict))
+    train = json.loads(json.dumps(predict))
+    for paragraph in train["data"][0]["paragraphs"]:
+        for qa in paragraph["qas"]:
+            qa["answers"] = qa["answers"][:1]
+    (tmp_path / "train.json").write_text(json.dumps(train))
+    out = setup["root"] / f"squad_{version}"
+    flags = [f"--train_file={tmp_path / 'train.json'}", f"--predict_file={tmp_path / 'predict.json'}",
+             "--doc_stride=48", "--max_query_length=24", "--train_batch_size=8", "--num_train_steps=4",
+             "--save_checkpoints_steps=4", "--do_train", "--do_eval", "--do_predict", f"--init_checkpoint={setup['init']}"]
+    if version == "v2":
+        flags.append("--version_2_with_negative")
+    run("run_squad.py", setup, out, *flags)
+    questions = [qa["id"] for p in article["paragraphs"] for qa in p["qas"]]
+    predictions = json.loads((out / "predictions.json").read_text())
+    nbest = json.loads((out / "nbest_predictions.json").read_text())
+    assert list(predictions) == questions and set(nbest) == set(questions)
+    entry = nbest[questions[0]][0]
+    assert list(entry) == ["text", "probability", "start_log_prob", "end_log_prob"]
+    assert all(abs(sum(e["probability"] for e in candidates) - 1) < 1e-6 for candidates in nbest.values())
+    results = read_results(out / "eval_results.txt")
+    tool = [sys.executable, os.path.join(REPO, "tools", "squad_eval.py"), str(tmp_path / "predict.json"),
+            str(out / "predictions.json")]
+    if version == "v2":
+        odds = json.loads((out / "null_odds.json").read_text())
+        assert set(odds) == set(questions)
+        assert {"HasAns_f1", "NoAns_f1", "best_f1", "best_f1_thresh", "null_score_diff_threshold"} <= set(results)
+        scored = json.loads(subprocess.run(tool + ["--na-prob-file", str(out / "null_odds.json")],
+                                           capture_output=True, text=True, check=True).stdout)
+        # predictions.json applies the threshold found in evaluation, as eval_results.txt reports.
+        assert scored["f1"] == pytest.approx(results["f1"], abs=1e-9)
+    else:
+        assert set(results) == {"exact_match", "f1", "global_step"}
+        scored = json.loads(subprocess.run(tool, capture_output=True, text=True, check=True).stdout)
+        assert scored["f1"] == pytest.approx(results["f1"], abs=1e-9)
+        assert not any(text == "" for text in predictions.values())
+
+
+def test_race_runner(setup, tmp_path):
+    race = write_race_sample(os.path.join(setup["shared"], "squad", "dev-v2.0-first5articles.json"),
+                             str(tmp_path / "RACE"))
+    out = setup["root"] / "race"
+    run("run_race.py", setup, out, f"--data_dir={race}", "--train_batch_size=4", "--num_train_steps=4",
+        "--save_checkpoints_steps=2", "--do_train", "--do_eval", "--do_predict", f"--init_checkpoint={setup['init']}")
+    results = read_results(out / "eval_results.txt")
+    assert set(results) == {"accuracy", "accuracy_middle", "accuracy_high", "global_step"}
+    assert results["accuracy"] == pytest.approx((results["accuracy_middle"] + results["accuracy_high"]) / 2)
+    rows = (out / "test_predictions.tsv").read_text().splitlines()
+    assert len(rows) == 1 + 16 and all(r.split("\t")[1] in "ABCD" for r in rows[1:])
+    assert np.isfinite(results["accuracy"])
