@@ -28,9 +28,10 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
+
+from worker_processes import run_worker, time_steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH, SEQ, PRED, VOCAB = 8, 128, 20, 30000
@@ -57,15 +58,6 @@ def synthetic_batch(seed=0):
             .astype(np.int32)[None].repeat(BATCH, 0), "masked_lm_positions": positions.astype(np.int32),
             "masked_lm_ids": labels.astype(np.int32), "masked_lm_weights": np.ones((BATCH, PRED), np.float32),
             "next_sentence_labels": rng.integers(0, 2, BATCH).astype(np.int32)}
-
-
-def time_steps(step, warmup, steps):
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
 
 
 def worker_ours(args):
@@ -143,18 +135,11 @@ print("RESULT " + json.dumps({"seconds": seconds, "peak_mib": resource.getrusage
 """
 
 
-def run_worker(name, args):
+def worker_command(name, args):
     if name == "hf":
-        command = [args.hf_python, "-c", HF_WORKER, str(args.warmup), str(args.steps), str(os.cpu_count())]
-    else:
-        command = [sys.executable, os.path.abspath(__file__), f"--worker={name}", f"--warmup={args.warmup}",
-                   f"--steps={args.steps}"]
-    result = subprocess.run(command, capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    if result.returncode or not lines:
-        raise RuntimeError(f"{name} worker failed:\n{result.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+        return [args.hf_python, "-c", HF_WORKER, str(args.warmup), str(args.steps), str(os.cpu_count())]
+    return [sys.executable, os.path.abspath(__file__), f"--worker={name}", f"--warmup={args.warmup}",
+            f"--steps={args.steps}"]
 
 
 def matmul_ceiling():
@@ -190,7 +175,7 @@ def main():
     results = {name: [] for name in libraries}
     for round_index in range(args.rounds):
         for name in libraries:
-            result = run_worker(name, args)
+            result = run_worker(name, worker_command(name, args))
             results[name].append(result)
             print(f"round {round_index + 1} {name}: {BATCH / result['seconds']:.2f} seq/s "
                   f"({result['seconds']:.2f} s/step), peak {result['peak_mib']:.0f} MiB", flush=True)

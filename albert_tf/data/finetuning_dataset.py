@@ -24,7 +24,7 @@ def _to_tensor(name, values):
         flat = np.concatenate([np.asarray(v, np.int32) for v in values]) if sum(lengths) else np.zeros(0, np.int32)
         return tf.RaggedTensor.from_row_lengths(flat, lengths)
     dtype = np.float32 if values and isinstance(values[0], float) else np.int32
-    return np.asarray(values, dtype)
+    return tf.constant(np.asarray(values, dtype))
 
 
 def finetuning_dataset(features, batch_size, is_training, max_seq_length, length_aware=True,
@@ -57,13 +57,18 @@ def finetuning_dataset(features, batch_size, is_training, max_seq_length, length
         raise ValueError(f"features of different lengths: {sizes}")
     if not sizes or not next(iter(sizes.values())):
         raise ValueError("no examples to batch")
+    count = next(iter(sizes.values()))
     tensors = {name: _to_tensor(name, values) for name, values in features.items()}
-    dataset = tf.data.Dataset.from_tensor_slices(tensors)
+    # Shuffling example indices, not examples, keeps the shuffle buffer small
+    # and quick to fill (a whole GLUE training set is shuffled at once).
+    indices = tf.data.Dataset.range(count)
     if input_context and input_context.num_input_pipelines > 1:
-        dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        indices = indices.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if is_training:
+        indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True).repeat()
 
-    def prepare(example):
-        example = dict(example)
+    def prepare(index):
+        example = {name: tensor[index] for name, tensor in tensors.items()}
         if "input_mask" not in example:
             example["input_mask"] = tf.ones_like(example["input_ids"])
         if num_choices:
@@ -72,7 +77,7 @@ def finetuning_dataset(features, batch_size, is_training, max_seq_length, length
                     example[name] = tf.reshape(example[name], [num_choices, -1])
         return example
 
-    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = indices.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     element_spec = dataset.element_spec
     padding_values = {name: tf.constant(PADDING_VALUES.get(name, 0), spec.dtype)
                       for name, spec in element_spec.items()}
@@ -82,7 +87,6 @@ def finetuning_dataset(features, batch_size, is_training, max_seq_length, length
         for name, spec in element_spec.items()
     }
     if is_training:
-        dataset = dataset.shuffle(sizes["input_ids"], seed=seed, reshuffle_each_iteration=True).repeat()
         if length_aware:
             boundaries = list(range(bucket_width + 1, max_seq_length + 1, bucket_width))
             dataset = dataset.bucket_by_sequence_length(
