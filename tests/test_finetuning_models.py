@@ -112,3 +112,20 @@ def test_multiple_choice_batches_and_prediction_order():
     train = finetuning_dataset(features, 2, True, max_seq_length=32, num_choices=4)
     sums, finite = trainer.train_step(iter(train))
     assert bool(finite) and float(sums["examples"]) == 2.0
+
+
+def test_relaxed_load_takes_matching_heads_and_reports_the_rest(tmp_path):
+    source = AlbertClassifier(tiny_config(), 3)
+    save_checkpoint(source, str(tmp_path / "model.ckpt-1"))
+    same_task = AlbertClassifier(tiny_config(), 3)
+    report = load_checkpoint(same_task, str(tmp_path / "model.ckpt-1"), strict=False)
+    assert report.not_loaded == [] and report.unused == []
+    np.testing.assert_array_equal(same_task.classifier.output_weights.numpy(),
+                                  source.classifier.output_weights.numpy())
+    other_task = AlbertClassifier(tiny_config(), 2)
+    before = other_task.classifier.output_weights.numpy()
+    report = load_checkpoint(other_task, str(tmp_path / "model.ckpt-1"), strict=False)
+    assert report.not_loaded == ["output_bias", "output_weights"]
+    assert report.unused == ["output_bias", "output_weights"]
+    np.testing.assert_array_equal(other_task.classifier.output_weights.numpy(), before)
+    np.testing.assert_array_equal(other_task.encoder.get_weights()[0], source.encoder.get_weights()[0])

@@ -159,9 +159,11 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
         path: see `resolve_checkpoint_path`.
         strict: every model variable must be in the checkpoint and every
             model variable of the checkpoint must be used (optimizer slots and
-            `global_step` are always skipped). With `strict=False` only the
-            encoder is loaded, it must be complete, and whatever else is left
-            out on either side is reported, never silently dropped.
+            `global_step` are always skipped). With `strict=False` the
+            encoder must be complete; head variables are loaded where the
+            checkpoint has them with the same shape (say, a fine-tuned
+            classifier of the same task), and whatever is left out on either
+            side is reported, never silently dropped.
         init_from_group0: every group (and inner block) starts from group_0,
             as the original's flag of that name: lets a checkpoint of a shared
             model initialise a model with more groups.
@@ -193,6 +195,9 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
             )
         else:
             sources[name] = source
+    if not strict:  # heads are loaded where the checkpoint has them with the same shapes
+        sources.update({name: name for name, variable in head_vars.items()
+                        if name in available and shapes[name] == tuple(variable.shape)})
     used = set(sources.values()) | set(misshaped)
     unused = sorted(name for name in model_names if name not in used)
     # With init_from_group0 the checkpoint's other groups are skipped on
@@ -216,8 +221,9 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
             )
         )
 
+    all_variables = {**encoder_vars, **head_vars}
     for name, source in sources.items():
-        variable = wanted[name]
+        variable = all_variables[name]
         value = reader.get_tensor(source)
         variable.assign(np.asarray(value, dtype=variable.dtype))
     report = LoadReport(
