@@ -36,7 +36,11 @@ class OutputProjection(keras.layers.Layer):
         self.output_bias = self.add_weight(name="output_bias", shape=(self.units,), initializer="zeros")
 
     def call(self, inputs):
-        logits = tf.einsum("...h,oh->...o", inputs, tf.cast(self.output_weights, inputs.dtype))
+        # A 2-D matmul: float16 `einsum("...h,oh->...o")` gives wrong rows on
+        # TF 2.21's CPU kernels (found by the mixed-precision parity test).
+        flat = tf.reshape(inputs, [-1, tf.shape(inputs)[-1]])
+        logits = tf.matmul(flat, tf.cast(self.output_weights, flat.dtype), transpose_b=True)
+        logits = tf.reshape(logits, tf.concat([tf.shape(inputs)[:-1], [self.units]], 0))
         return tf.cast(logits + tf.cast(self.output_bias, logits.dtype), tf.float32)
 
     def compute_output_spec(self, inputs):
