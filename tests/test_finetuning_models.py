@@ -129,3 +129,21 @@ def test_relaxed_load_takes_matching_heads_and_reports_the_rest(tmp_path):
     assert report.unused == ["output_bias", "output_weights"]
     np.testing.assert_array_equal(other_task.classifier.output_weights.numpy(), before)
     np.testing.assert_array_equal(other_task.encoder.get_weights()[0], source.encoder.get_weights()[0])
+
+
+def test_our_pretraining_checkpoint_initialises_a_classifier_encoder(tmp_path):
+    from albert_tf import AlbertPretrainer
+    from albert_tf.training.runner_utils import load_initial_weights
+
+    pretrainer = AlbertPretrainer(tiny_config())
+    tf.train.Checkpoint(model=pretrainer).write(str(tmp_path / "ckpt-1"))
+    classifier = AlbertClassifier(tiny_config(), 2)
+    with pytest.raises(AssertionError):
+        load_initial_weights(classifier, str(tmp_path / "ckpt-1"), strict=True)
+    load_initial_weights(classifier, str(tmp_path / "ckpt-1"), strict=False)
+    for a, b in zip(pretrainer.encoder.get_weights(), classifier.encoder.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    same = AlbertClassifier(tiny_config(), 2)
+    tf.train.Checkpoint(model=classifier).write(str(tmp_path / "ckpt-2"))
+    load_initial_weights(same, str(tmp_path / "ckpt-2"), strict=False)  # the whole model, head included
+    np.testing.assert_array_equal(same.classifier.output_weights.numpy(), classifier.classifier.output_weights.numpy())

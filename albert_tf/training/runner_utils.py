@@ -54,7 +54,7 @@ def load_initial_weights(model, path, init_from_group0=False, strict=True):
         if "_CHECKPOINTABLE_OBJECT_GRAPH" in keys:
             try:
                 tf.train.Checkpoint(model=model).read(ours).expect_partial().assert_existing_objects_matched()
-                logging.info("initialised the model from our checkpoint %s", ours)
+                logging.info("initialised from our checkpoint %s (the whole model)", ours)
                 return
             except AssertionError:
                 if strict:
@@ -63,7 +63,7 @@ def load_initial_weights(model, path, init_from_group0=False, strict=True):
             # classifier); every model of this package tracks it as `encoder`.
             tf.train.Checkpoint(model=tf.train.Checkpoint(encoder=model.encoder)).read(ours).expect_partial() \
                 .assert_existing_objects_matched()
-            logging.info("initialised the encoder from our checkpoint %s (its heads differ)", ours)
+            logging.info("initialised from our checkpoint %s (the encoder only: its heads differ)", ours)
             return
     report = load_checkpoint(model, path, strict=strict, init_from_group0=init_from_group0)
     logging.info("initialised from the original checkpoint: %s", report.summary())
