@@ -128,7 +128,9 @@ def test_squad_runner(setup, tmp_path, version):
         assert set(results) == {"exact_match", "f1", "global_step"}
         scored = json.loads(subprocess.run(tool, capture_output=True, text=True, check=True).stdout)
         assert scored["f1"] == pytest.approx(results["f1"], abs=1e-9)
-        assert not any(text == "" for text in predictions.values())
+        # v1 has no null answer: the prediction is the best candidate ("" only as the original's
+        # placeholder when no span is valid).
+        assert all(predictions[q] == nbest[q][0]["text"] for q in questions)
 
 
 def test_race_runner(setup, tmp_path):
