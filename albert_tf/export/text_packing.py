@@ -1,0 +1,60 @@
+"""In-graph `[CLS] A [SEP] (B [SEP])` packing with the original truncation rule.
+
+The original `_truncate_seq_pair` pops a token from the longer segment (B on
+ties) until both fit. Its result has a closed form, used here on whole
+batches: with `budget` tokens for the two segments and `short` the shorter
+length, the shorter segment is kept whole when `short <= budget / 2` and
+the longer keeps `budget - short`; otherwise A keeps `ceil(budget / 2)` and B
+`floor(budget / 2)`.
+"""
+
+import tensorflow as tf
+
+
+def _keep_first(ragged, lengths):
+    positions = tf.ragged.range(ragged.row_lengths())
+    return tf.ragged.boolean_mask(ragged, positions < tf.cast(lengths, positions.dtype)[:, None])
+
+
+def pair_lengths(length_a, length_b, budget):
+    """Kept lengths of A and B (int64 [batch]) under the original truncation rule."""
+    budget = tf.cast(budget, tf.int64)
+    length_a, length_b = tf.cast(length_a, tf.int64), tf.cast(length_b, tf.int64)
+    short = tf.minimum(length_a, length_b)
+    fits = length_a + length_b <= budget
+    short_kept = 2 * short <= budget
+    half_up, half_down = (budget + 1) // 2, budget // 2
+    keep_a = tf.where(fits, length_a, tf.where(short_kept, tf.where(length_a <= length_b, length_a,
+                                                                    budget - length_b), half_up))
+    keep_b = tf.where(fits, length_b, tf.where(short_kept, tf.where(length_a <= length_b,
+                                                                    budget - length_a, length_b), half_down))
+    return keep_a, keep_b
+
+
+def pack_inputs(ids_a, ids_b, max_seq_length, cls_id, sep_id):
+    """Dense int32 `input_ids`, `input_mask`, `segment_ids` [batch, longest] from ragged token ids.
+
+    Args:
+        ids_a: RaggedTensor [batch, (tokens)] of the first segments.
+        ids_b: RaggedTensor of the second segments, or None.
+        max_seq_length: longest packed sequence, special tokens included.
+        cls_id, sep_id: ids of `[CLS]` and `[SEP]`.
+    """
+    ids_a = tf.cast(ids_a, tf.int32)
+    batch = ids_a.nrows()
+    cls = tf.fill([batch, 1], cls_id)
+    sep = tf.fill([batch, 1], sep_id)
+    if ids_b is None:
+        ids_a = _keep_first(ids_a, tf.fill([batch], tf.cast(max_seq_length - 2, tf.int64)))
+        ids = tf.concat([cls, ids_a, sep], axis=1)
+        segments = tf.zeros_like(ids)
+    else:
+        ids_b = tf.cast(ids_b, tf.int32)
+        keep_a, keep_b = pair_lengths(ids_a.row_lengths(), ids_b.row_lengths(), max_seq_length - 3)
+        ids_a, ids_b = _keep_first(ids_a, keep_a), _keep_first(ids_b, keep_b)
+        first = tf.concat([cls, ids_a, sep], axis=1)
+        second = tf.concat([ids_b, sep], axis=1)
+        ids = tf.concat([first, second], axis=1)
+        segments = tf.concat([tf.zeros_like(first), tf.ones_like(second)], axis=1)
+    mask = tf.ones_like(ids)
+    return {"input_ids": ids.to_tensor(), "input_mask": mask.to_tensor(), "segment_ids": segments.to_tensor()}
