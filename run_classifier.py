@@ -27,6 +27,7 @@ from absl import app, flags
 import albert_tf  # noqa: F401  (sets KERAS_BACKEND before Keras is imported)
 import numpy as np
 
+from albert_tf.export.serving_module import ClassifierServing
 from albert_tf.models import AlbertClassifier
 from albert_tf.tasks import metrics as metric_functions
 from albert_tf.tasks.classification_tasks import TASKS, encode_examples, generic_task, read_examples
@@ -91,6 +92,10 @@ class ClassifierTask(finetuning_runner.FinetuningTask):
                 f.write(f"{example.guid}\t{value:.3f}\n" if self.task.is_regression
                         else f"{example.guid}\t{self.task.labels[value]}\n")
         return [path]
+
+
+    def serving_module(self, model, tokenizer_files):
+        return ClassifierServing(model, FLAGS.max_seq_length, **tokenizer_files)
 
 
 def main(argv):

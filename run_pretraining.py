@@ -25,7 +25,8 @@ What one run does, top to bottom:
    sentence_order_accuracy, sentence_order_loss -> OUTPUT_DIR/eval_results.txt.
 7. Save the final weights in the original Google checkpoint layout in
    OUTPUT_DIR/export (readable by the TF1 code, TF-Hub tools and
-   `albert_tf.load_checkpoint`).
+   `albert_tf.load_checkpoint`), and as a SavedModel with the TF-Hub
+   signatures in OUTPUT_DIR/saved_model (--export_saved_model).
 """
 
 import json
@@ -109,6 +110,10 @@ flags.DEFINE_enum("mixed_precision", "off", MIXED_PRECISION,
 flags.DEFINE_integer("save_checkpoints_steps", 1000, "Steps between checkpoints.")
 flags.DEFINE_integer("keep_checkpoint_max", 5, "Checkpoints kept.")
 flags.DEFINE_integer("log_steps", 100, "Steps between progress lines and summaries.")
+flags.DEFINE_bool("export_saved_model", True,
+                  "Also export the encoder to OUTPUT_DIR/saved_model with the TF-Hub signatures (tokens, "
+                  "sop, mlm, tokenization_info) and raw-text ones; needs the vocabulary (--spm_model_file, "
+                  "--vocab_file or --corpus_file).")
 
 
 def prepare_data(config):
@@ -273,9 +278,18 @@ def main(argv):
         logging.info("eval: %s", json.dumps(results, sort_keys=True))
     export_prefix = os.path.join(work_dir, "export", f"model.ckpt-{int(trainer.step.numpy())}")
     save_checkpoint(model, export_prefix, global_step=int(trainer.step.numpy()))
+    saved_model = None
+    if FLAGS.export_saved_model and is_chief and (spm_model_file or FLAGS.vocab_file):
+        from albert_tf.export.serving_module import EncoderServing, export_saved_model
+
+        saved_model = os.path.join(work_dir, "saved_model")
+        export_saved_model(EncoderServing(model, FLAGS.max_seq_length, vocab_file=FLAGS.vocab_file,
+                                          spm_model_file=spm_model_file), saved_model)
     print("\nOutputs in " + os.path.abspath(FLAGS.output_dir))
     print(f"  checkpoints (resume, --init_checkpoint): {os.path.join(work_dir, 'checkpoints')}")
     print(f"  original-layout export (load_checkpoint, TF1 code): {export_prefix}")
+    if saved_model:
+        print(f"  SavedModel (TF-Hub signatures, raw text; needs tensorflow + tensorflow-text): {saved_model}")
     print(f"  TensorBoard: tensorboard --logdir {os.path.join(work_dir, 'train')}")
     if results:
         print(f"  eval: {os.path.join(work_dir, 'eval_results.txt')} "

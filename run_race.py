@@ -18,6 +18,7 @@ from absl import app, flags
 import albert_tf  # noqa: F401  (sets KERAS_BACKEND before Keras is imported)
 import numpy as np
 
+from albert_tf.export.serving_module import MultipleChoiceServing
 from albert_tf.models import AlbertMultipleChoice
 from albert_tf.tasks.race_data import LEVELS, NUM_CHOICES, encode_race_examples, read_race_examples
 from albert_tf.training import finetuning_runner
@@ -70,6 +71,10 @@ class RaceTask(finetuning_runner.FinetuningTask):
             for example, choice in zip(self.examples(split), np.argmax(predictions["logits"], -1)):
                 f.write(f"{example.guid}\t{'ABCD'[choice]}\n")
         return [path]
+
+
+    def serving_module(self, model, tokenizer_files):
+        return MultipleChoiceServing(model, FLAGS.max_seq_length, FLAGS.max_qa_length, **tokenizer_files)
 
 
 def main(argv):

@@ -23,6 +23,7 @@ import json
 from absl import app, flags
 
 import albert_tf  # noqa: F401  (sets KERAS_BACKEND before Keras is imported)
+from albert_tf.export.serving_module import SquadServing
 from albert_tf.models import AlbertQuestionAnswerer
 from albert_tf.tasks import squad_evaluation
 from albert_tf.tasks.squad_data import convert_examples_to_features, read_squad_examples
@@ -109,6 +110,10 @@ class SquadTask(finetuning_runner.FinetuningTask):
         threshold = self.threshold if self.threshold is not None else (0.0 if self.v2 else None)
         answers, nbest, null_odds = self.answers(split, predictions, threshold)
         return write_prediction_files(output_dir, answers, nbest, null_odds)
+
+
+    def serving_module(self, model, tokenizer_files):
+        return SquadServing(model, FLAGS.max_seq_length, FLAGS.max_query_length, **tokenizer_files)
 
 
 def main(argv):

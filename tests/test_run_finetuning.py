@@ -59,8 +59,10 @@ def test_classifier_trains_evaluates_predicts_and_resumes(setup):
     lines = (out / "MRPC.tsv").read_text().splitlines()
     assert lines[0] == "index\tprediction" and len(lines) == 1726 and {l.split("\t")[1] for l in lines[1:]} <= {"0", "1"}
     assert tf.train.load_checkpoint(str(out / "export" / "model.ckpt-best")).has_tensor("output_weights")
+    assert (out / "saved_model" / "saved_model.pb").exists()
+    assert sorted(os.listdir(out / "saved_model" / "assets")) == ["30k-clean.model", "albert_config.json"]
 
-    log = run("run_classifier.py", setup, out, "--num_train_steps=9", *common)
+    log = run("run_classifier.py", setup, out, "--num_train_steps=9", "--noexport_saved_model", *common)
     assert "resumed from" in log and "ckpt-6" in log and "step 9/9" in log and "step 2/" not in log
     assert json.loads((out / "best_eval.json").read_text())["step"] in (3, 6, 9)
 
@@ -73,11 +75,13 @@ def test_regression_and_generic_tasks(setup, tmp_path):
     out = setup["root"] / "generic"
     run("run_classifier.py", setup, out, "--task_name=generic", f"--train_file={tmp_path / 'train.tsv'}",
         f"--dev_file={sst}", "--label_list=0,1", "--text_a_column=0", "--label_column=1",
-        "--num_train_steps=4", "--train_batch_size=8", "--save_checkpoints_steps=4", "--do_train", "--do_eval")
+        "--num_train_steps=4", "--train_batch_size=8", "--save_checkpoints_steps=4", "--do_train", "--do_eval",
+        "--noexport_saved_model")
     assert set(read_results(out / "eval_results.txt")) == {"accuracy", "f1", "global_step"}
     out = setup["root"] / "sts-b"
     run("run_classifier.py", setup, out, "--task_name=sts-b", f"--data_dir={os.path.join(setup['shared'], 'glue', 'STS-B')}",
-        "--num_train_steps=2", "--train_batch_size=8", "--save_checkpoints_steps=2", "--do_eval", "--do_predict")
+        "--num_train_steps=2", "--train_batch_size=8", "--save_checkpoints_steps=2", "--do_eval", "--do_predict",
+        "--noexport_saved_model")
     assert set(read_results(out / "eval_results.txt")) == {"pearson", "spearman", "global_step"}
     rows = (out / "STS-B.tsv").read_text().splitlines()
     assert len(rows) == 1380 and all(float(r.split("\t")[1]) == float(r.split("\t")[1]) for r in rows[1:])
@@ -103,8 +107,7 @@ def test_squad_runner(setup, tmp_path, version):
     flags = [f"--train_file={tmp_path / 'train.json'}", f"--predict_file={tmp_path / 'predict.json'}",
              "--doc_stride=48", "--max_query_length=24", "--train_batch_size=8", "--num_train_steps=4",
              "--save_checkpoints_steps=4", "--do_train", "--do_eval", "--do_predict", f"--init_checkpoint={setup['init']}"]
-    if version == "v2":
-        flags.append("--version_2_with_negative")
+    flags.append("--version_2_with_negative" if version == "v2" else "--noexport_saved_model")
     run("run_squad.py", setup, out, *flags)
     questions = [qa["id"] for p in article["paragraphs"] for qa in p["qas"]]
     predictions = json.loads((out / "predictions.json").read_text())
@@ -124,6 +127,7 @@ def test_squad_runner(setup, tmp_path, version):
                                            capture_output=True, text=True, check=True).stdout)
         # predictions.json applies the threshold found in evaluation, as eval_results.txt reports.
         assert scored["f1"] == pytest.approx(results["f1"], abs=1e-9)
+        assert (out / "saved_model" / "saved_model.pb").exists()
     else:
         assert set(results) == {"exact_match", "f1", "global_step"}
         scored = json.loads(subprocess.run(tool, capture_output=True, text=True, check=True).stdout)
@@ -138,7 +142,8 @@ def test_race_runner(setup, tmp_path):
                              str(tmp_path / "RACE"))
     out = setup["root"] / "race"
     run("run_race.py", setup, out, f"--data_dir={race}", "--train_batch_size=4", "--num_train_steps=4",
-        "--save_checkpoints_steps=2", "--do_train", "--do_eval", "--do_predict", f"--init_checkpoint={setup['init']}")
+        "--save_checkpoints_steps=2", "--do_train", "--do_eval", "--do_predict", f"--init_checkpoint={setup['init']}",
+        "--noexport_saved_model")
     results = read_results(out / "eval_results.txt")
     assert set(results) == {"accuracy", "accuracy_middle", "accuracy_high", "global_step"}
     assert results["accuracy"] == pytest.approx((results["accuracy_middle"] + results["accuracy_high"]) / 2)

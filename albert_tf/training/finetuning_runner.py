@@ -22,6 +22,8 @@ which does, top to bottom:
    weights: OUTPUT_DIR/eval_results.txt.
 5. Predict (--do_predict) on the test split with those weights: the task
    writes its prediction files into OUTPUT_DIR.
+6. Export those weights as a SavedModel with tensor and raw-text signatures
+   to OUTPUT_DIR/saved_model (--export_saved_model).
 """
 
 import json
@@ -82,6 +84,9 @@ flags.DEFINE_bool("deterministic", False, "Deterministic TensorFlow ops (bit-exa
 flags.DEFINE_integer("save_checkpoints_steps", 1000, "Steps between checkpoints and dev evaluations.")
 flags.DEFINE_integer("keep_checkpoint_max", 3, "Checkpoints kept for resuming (the best is kept apart).")
 flags.DEFINE_integer("log_steps", 100, "Steps between progress lines and summaries.")
+flags.DEFINE_bool("export_saved_model", True,
+                  "Export the final (best) model to OUTPUT_DIR/saved_model with tensor and raw-text "
+                  "signatures (see tools/export_savedmodel.py).")
 
 # Distribution and precision.
 flags.DEFINE_enum("distribution_strategy", "one_device", STRATEGIES, STRATEGY_HELP)
@@ -122,12 +127,21 @@ class FinetuningTask:
         """Writes prediction files; returns their paths."""
         raise NotImplementedError
 
+    def serving_module(self, model, tokenizer_files):
+        """The `albert_tf.export.serving_module` module to export `model` with."""
+        raise NotImplementedError
+
+
+def tokenizer_files():
+    """The vocabulary arguments of the tokenizers and serving modules."""
+    return dict(vocab_file=FLAGS.vocab_file, spm_model_file=FLAGS.spm_model_file,
+                do_lower_case=FLAGS.do_lower_case)
+
 
 def create_tokenizer():
     if not (FLAGS.spm_model_file or FLAGS.vocab_file):
         raise ValueError("set --spm_model_file (English) or --vocab_file (Chinese)")
-    return FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case,
-                         spm_model_file=FLAGS.spm_model_file)
+    return FullTokenizer(**tokenizer_files())
 
 
 class _Run:
@@ -293,6 +307,12 @@ def run(task):
             outputs.extend(task.write_predictions(split, predictions, job.work_dir))
     if not FLAGS.do_eval or not os.path.exists(os.path.join(job.work_dir, "export", "model.ckpt-best.index")):
         save_checkpoint(job.model, os.path.join(job.work_dir, "export", f"model.ckpt-{step}"), global_step=step)
+    if FLAGS.export_saved_model and job.is_chief:
+        from albert_tf.export.serving_module import export_saved_model
+
+        path = os.path.join(job.work_dir, "saved_model")
+        names = export_saved_model(task.serving_module(job.model, tokenizer_files()), path)
+        outputs.append(f"{path} (SavedModel: {', '.join(names)})")
     print(f"\nOutputs in {os.path.abspath(FLAGS.output_dir)}")
     for path in outputs:
         print(f"  {path}")
