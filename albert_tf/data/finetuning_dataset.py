@@ -18,7 +18,7 @@ SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids", "p_mask")
 PADDING_VALUES = {"p_mask": 1}
 
 
-def _to_tensor(name, values):
+def _to_tensor(values):
     if values and isinstance(values[0], (list, tuple, np.ndarray)):
         lengths = [len(v) for v in values]
         flat = np.concatenate([np.asarray(v, np.int32) for v in values]) if sum(lengths) else np.zeros(0, np.int32)
@@ -58,7 +58,7 @@ def finetuning_dataset(features, batch_size, is_training, max_seq_length, length
     if not sizes or not next(iter(sizes.values())):
         raise ValueError("no examples to batch")
     count = next(iter(sizes.values()))
-    tensors = {name: _to_tensor(name, values) for name, values in features.items()}
+    tensors = {name: _to_tensor(values) for name, values in features.items()}
     # Shuffling example indices, not examples, keeps the shuffle buffer small
     # and quick to fill (a whole GLUE training set is shuffled at once).
     indices = tf.data.Dataset.range(count)

@@ -14,7 +14,7 @@ import tempfile
 
 import tensorflow as tf
 
-from albert_tf.export.text_packing import pack_inputs
+from albert_tf.export.text_packing import keep_first, pack_inputs
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.graph_tokenizer import GraphTokenizer
 
@@ -155,12 +155,9 @@ class SquadServing(_ServingModule):
                                   tf.TensorSpec([None], tf.string, "context")])
     def text_pair(self, question, context):
         question_ids = self.tokenizer.tokenize(question)
-        positions = tf.ragged.range(question_ids.row_lengths())
-        question_ids = tf.ragged.boolean_mask(question_ids, positions < self.max_query_length)
-        context_ids = self.tokenizer.tokenize(context)
-        budget = self.max_seq_length - 3 - question_ids.row_lengths()
-        positions = tf.ragged.range(context_ids.row_lengths())
-        context_ids = tf.ragged.boolean_mask(context_ids, positions < budget[:, None])
+        question_ids = keep_first(question_ids, tf.minimum(question_ids.row_lengths(), self.max_query_length))
+        context_ids = keep_first(self.tokenizer.tokenize(context),
+                                 self.max_seq_length - 3 - question_ids.row_lengths())
         inputs = pack_inputs(question_ids, context_ids, self.max_seq_length, self.cls_id, self.sep_id)
         return {**self._answer(inputs), "input_ids": inputs["input_ids"]}
 

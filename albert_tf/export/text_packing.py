@@ -11,7 +11,8 @@ the longer keeps `budget - short`; otherwise A keeps `ceil(budget / 2)` and B
 import tensorflow as tf
 
 
-def _keep_first(ragged, lengths):
+def keep_first(ragged, lengths):
+    """The first `lengths[i]` tokens of each row."""
     positions = tf.ragged.range(ragged.row_lengths())
     return tf.ragged.boolean_mask(ragged, positions < tf.cast(lengths, positions.dtype)[:, None])
 
@@ -45,13 +46,13 @@ def pack_inputs(ids_a, ids_b, max_seq_length, cls_id, sep_id):
     cls = tf.fill([batch, 1], cls_id)
     sep = tf.fill([batch, 1], sep_id)
     if ids_b is None:
-        ids_a = _keep_first(ids_a, tf.fill([batch], tf.cast(max_seq_length - 2, tf.int64)))
+        ids_a = keep_first(ids_a, tf.fill([batch], tf.cast(max_seq_length - 2, tf.int64)))
         ids = tf.concat([cls, ids_a, sep], axis=1)
         segments = tf.zeros_like(ids)
     else:
         ids_b = tf.cast(ids_b, tf.int32)
         keep_a, keep_b = pair_lengths(ids_a.row_lengths(), ids_b.row_lengths(), max_seq_length - 3)
-        ids_a, ids_b = _keep_first(ids_a, keep_a), _keep_first(ids_b, keep_b)
+        ids_a, ids_b = keep_first(ids_a, keep_a), keep_first(ids_b, keep_b)
         first = tf.concat([cls, ids_a, sep], axis=1)
         second = tf.concat([ids_b, sep], axis=1)
         ids = tf.concat([first, second], axis=1)
