@@ -38,7 +38,8 @@ def reload_and_run(export_dir, requests, tmp_path):
 
 
 def padded(features, names=("input_ids", "segment_ids")):
-    length = max(len(ids) for ids in features["input_ids"])
+    """Python-side tensors padded as the raw-text signatures pad: the longest row rounded up to 16, at most SEQ."""
+    length = min(-(-max(len(ids) for ids in features["input_ids"]) // 16) * 16, SEQ)
     arrays = {name: np.array([row + [0] * (length - len(row)) for row in features[name]], np.int32) for name in names}
     arrays["input_mask"] = np.array([[1] * len(row) + [0] * (length - len(row)) for row in features["input_ids"]],
                                     np.int32)
@@ -137,7 +138,7 @@ def test_squad_export(shared_data, tmp_path, version_2):
     for row, question in enumerate(questions):
         question_ids = tokenizer.encode(question)[:16]
         expected = [cls_id] + question_ids + [sep_id] + context_ids[:SEQ - 3 - len(question_ids)] + [sep_id]
-        assert ids[row].tolist() == expected
+        assert ids[row].tolist() == expected + [0] * (ids.shape[1] - len(expected))
     mask = (ids > 0).astype(np.int32)
     segments = np.zeros_like(ids)
     for row, question in enumerate(questions):
