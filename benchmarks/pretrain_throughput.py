@@ -12,11 +12,15 @@ per sequence, from the same kind of synthetic batches:
   SOP) with `torch.optim.AdamW`, in its own Python environment
   (`--hf_python`, with torch==2.13.0 and transformers).
 
-Each measurement runs in a fresh process (so peak memory is per library):
-warm-up steps, then `--steps` timed steps. Rounds alternate the libraries and
-the median round is reported. Achieved GFLOP/s counts 3x the forward FLOPs of
-the encoder plus the MLM head at 20 positions (what ours computes), for all
-three, against a same-run dense matmul ceiling.
+Each library runs in its own process (so peak memory is per library), and
+the processes take turns, one training step each (`LockstepWorkers`): this
+VM's speed swings by up to 10x within minutes, and libraries timed one after
+another would compare those swings. Each round starts fresh processes, warms
+each up alone, then times `--steps` steps of each, interleaved, rotating which
+goes first. A library's figure is its median step over all rounds. The
+TensorFlow workers also time a dense matmul after their steps: the ceiling at
+that moment. Achieved GFLOP/s counts 3x the forward FLOPs of the encoder plus
+the MLM head at 20 positions (what ours computes), for all three.
 
     python benchmarks/pretrain_throughput.py --hf_python=/tmp/hfenv/bin/python
 
@@ -29,9 +33,8 @@ import os
 import resource
 import statistics
 import sys
-import time
 
-from worker_processes import run_worker, time_steps
+from worker_processes import LockstepWorkers, serve_steps, step_times
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH, SEQ, PRED, VOCAB = 8, 128, 20, 30000
@@ -40,7 +43,7 @@ BATCH, SEQ, PRED, VOCAB = 8, 128, 20, 30000
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per library per round")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--hf_python", default=None, help="python of an environment with torch + transformers")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -74,7 +77,7 @@ def worker_ours(args):
                                  gate_updates=True)
     trainer = Trainer(model, PretrainingObjective(), optimizer)
     iterator = iter(tf.data.Dataset.from_tensors(synthetic_batch()).repeat())
-    return time_steps(lambda: trainer.train_step(iterator)[0]["mlm_loss_sum"].numpy(), args.warmup, args.steps)
+    return serve_steps(lambda: trainer.train_step(iterator)[0]["mlm_loss_sum"].numpy(), args.warmup)
 
 
 def worker_keras_hub(args):
@@ -91,17 +94,18 @@ def worker_keras_hub(args):
     batch = synthetic_batch()
     x = {"token_ids": batch["input_ids"], "segment_ids": batch["segment_ids"],
          "padding_mask": batch["input_mask"].astype(bool), "mask_positions": batch["masked_lm_positions"]}
-    data = tf.data.Dataset.from_tensors((x, batch["masked_lm_ids"], batch["masked_lm_weights"])).repeat()
-    model.fit(data, steps_per_epoch=args.warmup, epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
-    return (time.perf_counter() - start) / args.steps
+    x = {k: tf.constant(v) for k, v in x.items()}
+    y, weights = tf.constant(batch["masked_lm_ids"]), tf.constant(batch["masked_lm_weights"])
+    # train_on_batch runs the train function that fit compiles, one batch per call.
+    return serve_steps(lambda: model.train_on_batch(x, y, sample_weight=weights), args.warmup)
 
 
 HF_WORKER = r"""
-import json, resource, sys, time
+import json, resource, sys
 import numpy as np, torch, transformers
-torch.set_num_threads(int(sys.argv[3]))
+sys.path.insert(0, sys.argv[3])
+from worker_processes import serve_steps
+torch.set_num_threads(int(sys.argv[2]))
 B, S, P, V = 8, 128, 20, 30000
 config = transformers.AlbertConfig(vocab_size=V, embedding_size=128, hidden_size=768, num_hidden_layers=12,
     num_attention_heads=12, intermediate_size=3072, hidden_act="gelu_new", hidden_dropout_prob=0.1,
@@ -123,23 +127,17 @@ def step():
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
-warmup, steps = int(sys.argv[1]), int(sys.argv[2])
-for _ in range(warmup):
-    step()
-start = time.perf_counter()
-for _ in range(steps):
-    step()
-seconds = (time.perf_counter() - start) / steps
-print("RESULT " + json.dumps({"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+times = serve_steps(step, int(sys.argv[1]))
+print("RESULT " + json.dumps({"step_seconds": times, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                                "version": f"torch {torch.__version__}, transformers {transformers.__version__}"}))
 """
 
 
 def worker_command(name, args):
     if name == "hf":
-        return [args.hf_python, "-c", HF_WORKER, str(args.warmup), str(args.steps), str(os.cpu_count())]
-    return [sys.executable, os.path.abspath(__file__), f"--worker={name}", f"--warmup={args.warmup}",
-            f"--steps={args.steps}"]
+        return [args.hf_python, "-c", HF_WORKER, str(args.warmup), str(os.cpu_count()),
+                os.path.dirname(os.path.abspath(__file__))]
+    return [sys.executable, os.path.abspath(__file__), f"--worker={name}", f"--warmup={args.warmup}"]
 
 
 def matmul_ceiling():
@@ -149,7 +147,7 @@ def matmul_ceiling():
     b = tf.random.normal([768, 3072])
     matmul = tf.function(lambda: tf.matmul(a, b))
     matmul()
-    seconds = min(time_steps(lambda: matmul().numpy(), 2, 20) for _ in range(3))
+    seconds = min(statistics.median(step_times(lambda: matmul().numpy(), 2, 20)) for _ in range(3))
     return 2 * BATCH * SEQ * 768 * 3072 / seconds / 1e9
 
 
@@ -164,28 +162,35 @@ def train_flops_per_sequence():
 def main():
     args = parse_args()
     if args.worker:
-        seconds = {"ours": worker_ours, "keras_hub": worker_keras_hub}[args.worker](args)
+        times = {"ours": worker_ours, "keras_hub": worker_keras_hub}[args.worker](args)
         import tensorflow as tf
 
-        print("RESULT " + json.dumps({"seconds": seconds,
+        print("RESULT " + json.dumps({"step_seconds": times, "ceiling": matmul_ceiling(),
                                       "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                                       "version": f"tensorflow {tf.__version__}"}))
         return
     libraries = ["ours", "keras_hub"] + (["hf"] if args.hf_python else [])
+    times = {name: [] for name in libraries}
     results = {name: [] for name in libraries}
     for round_index in range(args.rounds):
-        for name in libraries:
-            result = run_worker(name, worker_command(name, args))
+        workers = LockstepWorkers({name: worker_command(name, args) for name in libraries})
+        for step in range(args.steps):
+            order = libraries[step % len(libraries):] + libraries[:step % len(libraries)]
+            for name in order:
+                times[name].append(workers.step(name))
+        for name, result in workers.finish().items():
             results[name].append(result)
-            print(f"round {round_index + 1} {name}: {BATCH / result['seconds']:.2f} seq/s "
-                  f"({result['seconds']:.2f} s/step), peak {result['peak_mib']:.0f} MiB", flush=True)
-    ceiling = matmul_ceiling()
+            steps = " ".join(f"{t:.2f}" for t in result["step_seconds"])
+            ceiling = f", matmul ceiling {result['ceiling']:.0f} GFLOP/s" if "ceiling" in result else ""
+            print(f"round {round_index + 1} {name}: median step {statistics.median(result['step_seconds']):.2f} s "
+                  f"(steps {steps}), peak {result['peak_mib']:.0f} MiB{ceiling}", flush=True)
+    ceiling = statistics.median(r["ceiling"] for name in ("ours", "keras_hub") for r in results[name])
     flops = train_flops_per_sequence()
-    print(f"dense matmul ceiling ({BATCH * SEQ}x768 @ 768x3072 fp32): {ceiling:.0f} GFLOP/s; "
-          f"training FLOPs counted: {flops / 1e9:.1f} GFLOP per sequence")
+    print(f"dense matmul ceiling ({BATCH * SEQ}x768 @ 768x3072 fp32, median over the TensorFlow workers): "
+          f"{ceiling:.0f} GFLOP/s; training FLOPs counted: {flops / 1e9:.1f} GFLOP per sequence")
     rates = {}
     for name in libraries:
-        seconds = statistics.median(r["seconds"] for r in results[name])
+        seconds = statistics.median(times[name])
         rates[name] = BATCH / seconds
         peak = max(r["peak_mib"] for r in results[name])
         print(f"{name}: {rates[name]:.2f} seq/s = {1 / seconds:.3f} steps/s, "

@@ -3,17 +3,25 @@
 albert_base (v2 sizes, 2 classes, random weights). Ours is exported with
 `albert_tf.export.serving_module.ClassifierServing` (tools/export_savedmodel.py);
 keras-hub's `AlbertTextClassifier` (no preprocessor) with `model.export(...)`,
-Keras 3's SavedModel export. Each SavedModel is loaded in a fresh process
-(ours imports tensorflow and tensorflow_text only) and fed SST-2 dev
-sentences tokenized with a real ALBERT SentencePiece model (the shared German
-30k model), each batch padded to its longest sentence rounded up to 16 tokens:
+Keras 3's SavedModel export. The requests are SST-2 dev sentences tokenized
+with a real ALBERT SentencePiece model (the shared German 30k model), each
+batch padded to its longest sentence rounded up to 16 tokens (at most 128):
 
 * latency: batch 1, the first `--sentences` dev sentences one at a time, median ms;
-* throughput: batch 32 over the whole dev set (872 sentences), examples/s.
+* throughput: batch 32 over the whole dev set (872 sentences, or
+  `--batched_sentences`), examples/s.
 
-Ours is also timed through its raw-text signature (`text`: tokenization in
-the graph, batches padded to their own length). Each worker first makes one
-untimed pass over the same requests, so one-off per-shape costs are left out. Rounds alternate the engines; medians over rounds.
+Ours is also timed through its raw-text signature (`text`: tokenization and
+packing in the graph, which pads to the same multiples of 16).
+
+The timing worker loads the three engines in one process (importing only
+tensorflow and tensorflow_text) and interleaves them request by request,
+rotating which goes first, so that they see the same host: this VM's speed
+swings by up to 10x within minutes, which decides any comparison of runs
+made one after another. Before timing, every engine gets one untimed
+request of every shape the timed passes use, so the one-off cost of a new
+shape in a loaded SavedModel is left out (it is reported). Peak memory comes
+from separate processes, one engine each, serving the same warm-up requests.
 
     python benchmarks/serving_latency.py
 """
@@ -37,10 +45,12 @@ SPM = os.path.join(SHARED, "sentencepiece", "albert_de_privately", "30k-clean.mo
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2, help="timing processes, one after another")
     parser.add_argument("--sentences", type=int, default=50, help="batch-1 requests per round")
+    parser.add_argument("--batched_sentences", type=int, default=None,
+                        help="dev sentences of the batch-32 pass (default: all 872)")
+    parser.add_argument("--work_dir", default=None, help="folder of the exports; reused when it has them")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--work_dir", default=None, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -69,7 +79,7 @@ def prepare(work_dir):
     classifier.export(os.path.join(work_dir, "keras_hub"), format="tf_saved_model")
 
 
-def batches(ids, size, multiple=16):
+def batches(ids, size, multiple=16, limit=128):
     """Batches padded to their longest sentence rounded up to `multiple` tokens.
 
     Rounding bounds the number of distinct shapes: a loaded SavedModel pays a
@@ -78,53 +88,86 @@ def batches(ids, size, multiple=16):
     """
     for start in range(0, len(ids), size):
         rows = ids[start:start + size]
-        length = -(-max(len(r) for r in rows) // multiple) * multiple
+        length = min(-(-max(len(r) for r in rows) // multiple) * multiple, limit)
         padded = np.array([r + [0] * (length - len(r)) for r in rows], np.int32)
         yield padded, (padded > 0).astype(np.int32), np.zeros_like(padded)
+
+
+ENGINES = ("ours", "ours_text", "keras_hub")
+
+
+def load_engine(name, work_dir):
+    """A function (ids, mask, segments, texts) -> NumPy output of one SavedModel signature."""
+    import tensorflow as tf
+
+    model = tf.saved_model.load(os.path.join(work_dir, "keras_hub" if name == "keras_hub" else "ours"))
+    if name == "keras_hub":
+        def call(ids, mask, segments, texts):
+            return model.serve({"token_ids": ids, "padding_mask": mask, "segment_ids": segments}).numpy()
+    elif name == "ours":
+        signature = model.signatures["tokens"]
+
+        def call(ids, mask, segments, texts):
+            return signature(input_ids=ids, input_mask=mask, segment_ids=segments)["logits"].numpy()
+    else:
+        signature = model.signatures["text"]
+
+        def call(ids, mask, segments, texts):
+            return signature(text=tf.constant(texts))["logits"].numpy()
+    call.model = model  # keeps the loaded objects alive
+    return call
+
+
+def requests(dev, size, count):
+    """(ids, mask, segments, texts) batches of `size` over the first `count` dev sentences."""
+    texts = dev["text"]
+    return [(ids, mask, segments, texts[index * size:(index + 1) * size])
+            for index, (ids, mask, segments) in enumerate(batches(dev["ids"][:count], size))]
+
+
+def first_of_each_shape(batch_list):
+    seen, firsts = set(), []
+    for request in batch_list:
+        if request[0].shape not in seen:
+            seen.add(request[0].shape)
+            firsts.append(request)
+    return firsts
 
 
 def worker(args):
     import time
 
-    import tensorflow as tf
     import tensorflow_text  # noqa: F401  (tf-text ops of our SavedModel)
 
     with open(os.path.join(args.work_dir, "dev.json"), encoding="utf-8") as f:
         dev = json.load(f)
-    engine = args.worker
-    model = tf.saved_model.load(os.path.join(args.work_dir, "keras_hub" if engine == "keras_hub" else "ours"))
-    if engine == "keras_hub":
-        serve = model.serve
-
-        def call(ids, mask, segments, texts):
-            return serve({"token_ids": ids, "padding_mask": mask.astype(bool), "segment_ids": segments})
-    elif engine == "ours":
-        signature = model.signatures["tokens"]
-
-        def call(ids, mask, segments, texts):
-            return signature(input_ids=ids, input_mask=mask, segment_ids=segments)
-    else:
-        signature = model.signatures["text"]
-
-        def call(ids, mask, segments, texts):
-            return signature(text=tf.constant(texts))
-
-    def run(size, count):
-        texts = dev["text"]
-        times = []
-        for index, (ids, mask, segments) in enumerate(batches(dev["ids"][:count], size)):
+    count = args.batched_sentences or len(dev["ids"])
+    single, batched = requests(dev, 1, args.sentences), requests(dev, 32, count)
+    warm_up = first_of_each_shape(single) + first_of_each_shape(batched)
+    names = ENGINES if args.worker == "timing" else (args.worker,)
+    engines = {name: load_engine(name, args.work_dir) for name in names}
+    first_call = {name: [] for name in names}
+    for request in warm_up:
+        for name in names:
             start = time.perf_counter()
-            out = call(ids, mask, segments, texts[index * size:(index + 1) * size])
-            (list(out.values())[0] if isinstance(out, dict) else out).numpy()
-            times.append(time.perf_counter() - start)
+            engines[name](*request)
+            first_call[name].append(time.perf_counter() - start)
+    if args.worker != "timing":
+        return {"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+    def interleaved(batch_list):
+        times = {name: [] for name in names}
+        for index, request in enumerate(batch_list):
+            for name in names[index % len(names):] + names[:index % len(names)]:
+                start = time.perf_counter()
+                engines[name](*request)
+                times[name].append(time.perf_counter() - start)
         return times
 
-    run(1, args.sentences)
-    run(32, len(dev["ids"]))  # warm-up: every shape of the timed passes is seen once
-    latency = statistics.median(run(1, args.sentences)) * 1000
-    throughput = len(dev["ids"]) / sum(run(32, len(dev["ids"])))
-    return {"latency_ms": latency, "throughput": throughput,
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    latency, throughput = interleaved(single), interleaved(batched)
+    return {name: {"latency_ms": statistics.median(latency[name]) * 1000,
+                   "throughput": count / sum(throughput[name]),
+                   "first_shape_s": statistics.median(first_call[name])} for name in names}
 
 
 def main():
@@ -132,21 +175,27 @@ def main():
     if args.worker:
         print("RESULT " + json.dumps(worker(args)))
         return
-    work_dir = tempfile.mkdtemp()
-    prepare(work_dir)
-    engines = ["ours", "ours_text", "keras_hub"]
-    results = {name: [] for name in engines}
+    work_dir = args.work_dir or tempfile.mkdtemp()
+    os.makedirs(work_dir, exist_ok=True)
+    if not os.path.exists(os.path.join(work_dir, "dev.json")):
+        prepare(work_dir)
+    command = [sys.executable, os.path.abspath(__file__), f"--work_dir={work_dir}", f"--sentences={args.sentences}"]
+    if args.batched_sentences:
+        command.append(f"--batched_sentences={args.batched_sentences}")
+    peak = {name: run_worker(name, command + [f"--worker={name}"])["peak_mib"] for name in ENGINES}
+    print("peak memory serving one engine: " + ", ".join(f"{n} {peak[n]:.0f} MiB" for n in ENGINES), flush=True)
+    rounds = []
     for round_index in range(args.rounds):
-        for name in engines:
-            result = run_worker(name, [sys.executable, os.path.abspath(__file__), f"--worker={name}",
-                                       f"--work_dir={work_dir}", f"--sentences={args.sentences}"])
-            results[name].append(result)
+        rounds.append(run_worker("timing", command + ["--worker=timing"]))
+        for name in ENGINES:
+            result = rounds[-1][name]
             print(f"round {round_index + 1} {name}: batch 1 {result['latency_ms']:.1f} ms, batch 32 "
-                  f"{result['throughput']:.1f} examples/s, peak {result['peak_mib']:.0f} MiB", flush=True)
+                  f"{result['throughput']:.1f} examples/s, first call of a shape {result['first_shape_s']:.2f} s "
+                  "(median)", flush=True)
     summary = {}
-    for name in engines:
-        summary[name] = (statistics.median(r["latency_ms"] for r in results[name]),
-                         statistics.median(r["throughput"] for r in results[name]))
+    for name in ENGINES:
+        summary[name] = (statistics.median(r[name]["latency_ms"] for r in rounds),
+                         statistics.median(r[name]["throughput"] for r in rounds))
         print(f"{name}: batch 1 {summary[name][0]:.1f} ms, batch 32 {summary[name][1]:.1f} examples/s")
     print(f"ours / keras-hub: latency {summary['keras_hub'][0] / summary['ours'][0]:.2f}x faster, "
           f"throughput {summary['ours'][1] / summary['keras_hub'][1]:.2f}x")

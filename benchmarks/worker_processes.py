@@ -3,17 +3,26 @@
 import json
 import os
 import subprocess
+import sys
+import tempfile
 import time
 
 
 def time_steps(step, warmup, steps):
     """Seconds per call of `step` after `warmup` untimed calls."""
+    return sum(step_times(step, warmup, steps)) / steps
+
+
+def step_times(step, warmup, steps):
+    """Seconds of each of `steps` calls of `step` after `warmup` untimed calls."""
     for _ in range(warmup):
         step()
-    start = time.perf_counter()
+    times = []
     for _ in range(steps):
+        start = time.perf_counter()
         step()
-    return (time.perf_counter() - start) / steps
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def run_worker(name, command):
@@ -24,3 +33,69 @@ def run_worker(name, command):
     if result.returncode or not lines:
         raise RuntimeError(f"{name} worker failed:\n{result.stderr[-3000:]}")
     return json.loads(lines[-1][len("RESULT "):])
+
+
+def serve_steps(step, warmup):
+    """Worker side of lockstep timing: `warmup` untimed calls, then one timed call per `step` line on stdin.
+
+    Prints `READY` after the warm-up and `TIME <seconds>` after each timed
+    call; any other line (`done`) ends it. Returns the list of seconds.
+    """
+    for _ in range(warmup):
+        step()
+    print("READY", flush=True)
+    times = []
+    for line in sys.stdin:
+        if line.strip() != "step":
+            break
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+        print(f"TIME {times[-1]}", flush=True)
+    return times
+
+
+class LockstepWorkers:
+    """Processes that take turns, one step each, so that they all see the same host.
+
+    This VM's speed swings by up to 10x within minutes; timing libraries one
+    after another compares those swings, not the libraries. Each worker
+    (`serve_steps` on its side) is started and warmed up alone; then `step`
+    asks one worker for one timed step while the others wait on their stdin.
+    """
+
+    def __init__(self, commands):
+        self.processes = {}
+        for name, command in commands.items():
+            stderr = tempfile.TemporaryFile(mode="w+")
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                       text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+            self.processes[name] = (process, stderr)
+            self._read_until(name, "READY")
+
+    def _read_until(self, name, prefix):
+        process, stderr = self.processes[name]
+        for line in process.stdout:
+            if line.startswith(prefix):
+                return line[len(prefix):].strip()
+        process.wait()
+        stderr.seek(0)
+        raise RuntimeError(f"{name} worker failed (exit {process.returncode}):\n{stderr.read()[-3000:]}")
+
+    def step(self, name):
+        """Seconds of one timed step of worker `name`."""
+        process, _ = self.processes[name]
+        process.stdin.write("step\n")
+        process.stdin.flush()
+        return float(self._read_until(name, "TIME "))
+
+    def finish(self):
+        """Ends every worker; returns the JSON of each one's `RESULT {...}` line."""
+        results = {}
+        for name, (process, stderr) in self.processes.items():
+            process.stdin.write("done\n")
+            process.stdin.flush()
+            results[name] = json.loads(self._read_until(name, "RESULT "))
+            process.wait()
+            stderr.close()
+        return results
