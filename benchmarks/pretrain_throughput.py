@@ -170,14 +170,13 @@ def main():
                                       "version": f"tensorflow {tf.__version__}"}))
         return
     libraries = ["ours", "keras_hub"] + (["hf"] if args.hf_python else [])
-    times = {name: [] for name in libraries}
     results = {name: [] for name in libraries}
     for round_index in range(args.rounds):
         workers = LockstepWorkers({name: worker_command(name, args) for name in libraries})
         for step in range(args.steps):
             order = libraries[step % len(libraries):] + libraries[:step % len(libraries)]
             for name in order:
-                times[name].append(workers.step(name))
+                workers.step(name)  # each worker keeps its own step times
         for name, result in workers.finish().items():
             results[name].append(result)
             steps = " ".join(f"{t:.2f}" for t in result["step_seconds"])
@@ -190,7 +189,7 @@ def main():
           f"{ceiling:.0f} GFLOP/s; training FLOPs counted: {flops / 1e9:.1f} GFLOP per sequence")
     rates = {}
     for name in libraries:
-        seconds = statistics.median(times[name])
+        seconds = statistics.median(t for r in results[name] for t in r["step_seconds"])
         rates[name] = BATCH / seconds
         peak = max(r["peak_mib"] for r in results[name])
         print(f"{name}: {rates[name]:.2f} seq/s = {1 / seconds:.3f} steps/s, "

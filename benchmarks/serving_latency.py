@@ -36,7 +36,7 @@ import tempfile
 
 import numpy as np
 
-from worker_processes import run_worker
+from worker_processes import run_worker, timed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("ALBERT_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
@@ -55,7 +55,7 @@ def parse_args():
 
 
 def prepare(work_dir):
-    """Exports both SavedModels and writes the tokenized dev set; returns the paths."""
+    """Exports both SavedModels (`ours`, `keras_hub`) and writes the tokenized dev set (`dev.json`) into `work_dir`."""
     sys.path.insert(0, REPO)
     import albert_tf  # noqa: F401  (Keras backend)
     import keras_hub
@@ -83,7 +83,7 @@ def batches(ids, size, multiple=16, limit=128):
     """Batches padded to their longest sentence rounded up to `multiple` tokens.
 
     Rounding bounds the number of distinct shapes: a loaded SavedModel pays a
-    large one-off cost (0.6-3.9 s measured here) the first time it sees a
+    large one-off cost (0.6-4.4 s measured here) the first time it sees a
     shape, which would otherwise dominate every request.
     """
     for start in range(0, len(ids), size):
@@ -126,6 +126,7 @@ def requests(dev, size, count):
 
 
 def first_of_each_shape(batch_list):
+    """The first request of each distinct input shape."""
     seen, firsts = set(), []
     for request in batch_list:
         if request[0].shape not in seen:
@@ -135,8 +136,6 @@ def first_of_each_shape(batch_list):
 
 
 def worker(args):
-    import time
-
     import tensorflow_text  # noqa: F401  (tf-text ops of our SavedModel)
 
     with open(os.path.join(args.work_dir, "dev.json"), encoding="utf-8") as f:
@@ -147,11 +146,9 @@ def worker(args):
     names = ENGINES if args.worker == "timing" else (args.worker,)
     engines = {name: load_engine(name, args.work_dir) for name in names}
     first_call = {name: [] for name in names}
-    for request in warm_up:
+    for request in warm_up:  # interleaved like the timed passes
         for name in names:
-            start = time.perf_counter()
-            engines[name](*request)
-            first_call[name].append(time.perf_counter() - start)
+            first_call[name].append(timed(engines[name], *request))
     if args.worker != "timing":
         return {"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -159,9 +156,7 @@ def worker(args):
         times = {name: [] for name in names}
         for index, request in enumerate(batch_list):
             for name in names[index % len(names):] + names[:index % len(names)]:
-                start = time.perf_counter()
-                engines[name](*request)
-                times[name].append(time.perf_counter() - start)
+                times[name].append(timed(engines[name], *request))
         return times
 
     latency, throughput = interleaved(single), interleaved(batched)

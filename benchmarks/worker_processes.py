@@ -8,6 +8,13 @@ import tempfile
 import time
 
 
+def timed(call, *args):
+    """Seconds that `call(*args)` takes."""
+    start = time.perf_counter()
+    call(*args)
+    return time.perf_counter() - start
+
+
 def time_steps(step, warmup, steps):
     """Seconds per call of `step` after `warmup` untimed calls."""
     return sum(step_times(step, warmup, steps)) / steps
@@ -17,12 +24,7 @@ def step_times(step, warmup, steps):
     """Seconds of each of `steps` calls of `step` after `warmup` untimed calls."""
     for _ in range(warmup):
         step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return times
+    return [timed(step) for _ in range(steps)]
 
 
 def run_worker(name, command):
@@ -48,9 +50,7 @@ def serve_steps(step, warmup):
     for line in sys.stdin:
         if line.strip() != "step":
             break
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
+        times.append(timed(step))
         print(f"TIME {times[-1]}", flush=True)
     return times
 

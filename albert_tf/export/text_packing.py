@@ -38,7 +38,7 @@ def pack_inputs(ids_a, ids_b, max_seq_length, cls_id, sep_id, length_multiple=16
     The batch is padded to its longest packed row rounded up to a multiple of
     `length_multiple` (at most `max_seq_length`). The models are padding
     invariant, and few distinct lengths matter in serving: a loaded
-    SavedModel pays a one-off cost of 0.2-3.9 s (measured on 2 CPU cores,
+    SavedModel pays a one-off cost of 0.6-4.4 s (measured on 2 CPU cores,
     benchmarks/RESULTS.md) the first time it sees a new input shape.
 
     Args:
@@ -67,6 +67,5 @@ def pack_inputs(ids_a, ids_b, max_seq_length, cls_id, sep_id, length_multiple=16
     longest = tf.maximum(tf.cast(tf.reduce_max(ids.row_lengths()), tf.int32), 0)  # 0 for an empty batch
     length = tf.minimum(-(-longest // length_multiple) * length_multiple, max_seq_length)
     shape = tf.stack([tf.cast(batch, tf.int32), length])
-    dense = {name: ragged.to_tensor(shape=shape)
-             for name, ragged in (("input_ids", ids), ("input_mask", tf.ones_like(ids)), ("segment_ids", segments))}
-    return dense
+    return {name: ragged.to_tensor(shape=shape)
+            for name, ragged in (("input_ids", ids), ("input_mask", tf.ones_like(ids)), ("segment_ids", segments))}
