@@ -1,8 +1,10 @@
 """Pretraining throughput: ours vs keras-hub's AlbertMaskedLM.fit vs HF transformers (PyTorch).
 
 All three train albert_base (v1 sizes: E 128, H 768, 12 layers, vocab 30000,
-dropout 0.1) at batch 8, seq 128, float32 on the CPU, with 20 masked positions
-per sequence, from the same kind of synthetic batches:
+dropout 0.1) at batch 8, seq 128 on the CPU, with 20 masked positions per
+sequence, from the same kind of synthetic batches, in float32 or (`--precision
+bf16`) each library's mixed bfloat16: the Keras `mixed_bfloat16` policy for
+ours and keras-hub, `torch.autocast(bfloat16)` for HF:
 
 * ours: `Trainer.train_step` (PretrainingObjective) with `AlbertLamb` (MLM at the masked
   positions + SOP, global-norm clipping), as run_pretraining.py runs it;
@@ -18,8 +20,8 @@ VM's speed swings by up to 10x within minutes, and libraries timed one after
 another would compare those swings. Each round starts fresh processes, warms
 each up alone, then times `--steps` steps of each, interleaved, rotating which
 goes first. A library's figure is its median step over all rounds. The
-TensorFlow workers also time a dense matmul after their steps: the ceiling at
-that moment. Achieved GFLOP/s counts 3x the forward FLOPs of the encoder plus
+TensorFlow workers also time a dense matmul in the same precision after their
+steps: the ceiling at that moment. Achieved GFLOP/s counts 3x the forward FLOPs of the encoder plus
 the MLM head at 20 positions (what ours computes), for all three.
 
     python benchmarks/pretrain_throughput.py --hf_python=/tmp/hfenv/bin/python
@@ -33,6 +35,7 @@ import os
 import resource
 import statistics
 import sys
+import time
 
 from worker_processes import LockstepWorkers, serve_steps, step_times
 
@@ -45,6 +48,9 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per library per round")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16: Keras mixed_bfloat16 policy for both TensorFlow libraries, "
+                             "torch.autocast(bfloat16) for HF")
     parser.add_argument("--hf_python", default=None, help="python of an environment with torch + transformers")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -72,6 +78,7 @@ def worker_ours(args):
     from albert_tf.training.pretraining_objective import PretrainingObjective
     from albert_tf.training.trainer import Trainer
 
+    set_policy(args.precision)
     model = AlbertPretrainer(AlbertConfig.from_preset("base_v1"))
     optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
                                  gate_updates=True)
@@ -83,9 +90,11 @@ def worker_ours(args):
 def worker_keras_hub(args):
     sys.path.insert(0, REPO)
     import albert_tf  # noqa: F401  (Keras backend)
+    import keras
     import keras_hub
     import tensorflow as tf
 
+    set_policy(args.precision)
     backbone = keras_hub.models.AlbertBackbone(
         vocabulary_size=VOCAB, num_layers=12, num_heads=12, num_groups=1, num_inner_repetitions=1,
         embedding_dim=128, hidden_dim=768, intermediate_dim=3072, dropout=0.1, max_sequence_length=512)
@@ -94,10 +103,40 @@ def worker_keras_hub(args):
     batch = synthetic_batch()
     x = {"token_ids": batch["input_ids"], "segment_ids": batch["segment_ids"],
          "padding_mask": batch["input_mask"].astype(bool), "mask_positions": batch["masked_lm_positions"]}
-    x = {k: tf.constant(v) for k, v in x.items()}
-    y, weights = tf.constant(batch["masked_lm_ids"]), tf.constant(batch["masked_lm_weights"])
-    # train_on_batch runs the train function that fit compiles, one batch per call.
-    return serve_steps(lambda: model.train_on_batch(x, y, sample_weight=weights), args.warmup)
+    data = tf.data.Dataset.from_tensors((x, batch["masked_lm_ids"], batch["masked_lm_weights"])).repeat()
+
+    class Lockstep(keras.callbacks.Callback):
+        """`serve_steps` inside `fit`: after the warm-up, each batch waits for a `step` line."""
+
+        def __init__(self):
+            super().__init__()
+            self.times, self.start = [], None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == args.warmup:
+                print("READY", flush=True)
+            if batch >= args.warmup:
+                if sys.stdin.readline().strip() != "step":
+                    self.model.stop_training = True  # takes effect after this (untimed) batch
+                    return
+                self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.start is not None:
+                float(logs["loss"])  # waits for the step
+                self.times.append(time.perf_counter() - self.start)
+                self.start = None
+                print(f"TIME {self.times[-1]}", flush=True)
+
+    lockstep = Lockstep()
+    model.fit(data, epochs=1, steps_per_epoch=10**9, verbose=0, callbacks=[lockstep])
+    return lockstep.times
+
+
+def set_policy(precision):
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32" if precision == "fp32" else "mixed_bfloat16")
 
 
 HF_WORKER = r"""
@@ -123,7 +162,8 @@ batch = dict(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=
              .repeat(B, 1), labels=labels, sentence_order_label=torch.tensor(rng.integers(0, 2, B)))
 def step():
     optimizer.zero_grad()
-    loss = model(**batch).loss
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=sys.argv[4] == "bf16"):
+        loss = model(**batch).loss
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
@@ -136,15 +176,17 @@ print("RESULT " + json.dumps({"step_seconds": times, "peak_mib": resource.getrus
 def worker_command(name, args):
     if name == "hf":
         return [args.hf_python, "-c", HF_WORKER, str(args.warmup), str(os.cpu_count()),
-                os.path.dirname(os.path.abspath(__file__))]
-    return [sys.executable, os.path.abspath(__file__), f"--worker={name}", f"--warmup={args.warmup}"]
+                os.path.dirname(os.path.abspath(__file__)), args.precision]
+    return [sys.executable, os.path.abspath(__file__), f"--worker={name}", f"--warmup={args.warmup}",
+            f"--precision={args.precision}"]
 
 
-def matmul_ceiling():
+def matmul_ceiling(precision):
     import tensorflow as tf
 
-    a = tf.random.normal([BATCH * SEQ, 768])
-    b = tf.random.normal([768, 3072])
+    dtype = tf.float32 if precision == "fp32" else tf.bfloat16
+    a = tf.cast(tf.random.normal([BATCH * SEQ, 768]), dtype)
+    b = tf.cast(tf.random.normal([768, 3072]), dtype)
     matmul = tf.function(lambda: tf.matmul(a, b))
     matmul()
     seconds = min(statistics.median(step_times(lambda: matmul().numpy(), 2, 20)) for _ in range(3))
@@ -165,7 +207,7 @@ def main():
         times = {"ours": worker_ours, "keras_hub": worker_keras_hub}[args.worker](args)
         import tensorflow as tf
 
-        print("RESULT " + json.dumps({"step_seconds": times, "ceiling": matmul_ceiling(),
+        print("RESULT " + json.dumps({"step_seconds": times, "ceiling": matmul_ceiling(args.precision),
                                       "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                                       "version": f"tensorflow {tf.__version__}"}))
         return
@@ -183,9 +225,9 @@ def main():
             ceiling = f", matmul ceiling {result['ceiling']:.0f} GFLOP/s" if "ceiling" in result else ""
             print(f"round {round_index + 1} {name}: median step {statistics.median(result['step_seconds']):.2f} s "
                   f"(steps {steps}), peak {result['peak_mib']:.0f} MiB{ceiling}", flush=True)
-    ceiling = statistics.median(r["ceiling"] for name in ("ours", "keras_hub") for r in results[name])
+    ceiling = statistics.median(r["ceiling"] for name in libraries if name != "hf" for r in results[name])
     flops = train_flops_per_sequence()
-    print(f"dense matmul ceiling ({BATCH * SEQ}x768 @ 768x3072 fp32, median over the TensorFlow workers): "
+    print(f"dense matmul ceiling ({BATCH * SEQ}x768 @ 768x3072 {args.precision}, median over the TensorFlow workers): "
           f"{ceiling:.0f} GFLOP/s; training FLOPs counted: {flops / 1e9:.1f} GFLOP per sequence")
     rates = {}
     for name in libraries:
