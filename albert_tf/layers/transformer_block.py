@@ -71,6 +71,7 @@ class TransformerBlock(keras.layers.Layer):
         self.normalize_first = normalize_first
 
         self.activation = get_activation(hidden_act)
+        self.training_activation = get_activation(hidden_act, training=True)
         self.head_size = hidden_size // num_attention_heads
         self.attention_layer_norm = LayerNorm(name="attention_layer_norm")
         self.output_layer_norm = LayerNorm(name="output_layer_norm")
@@ -109,8 +110,8 @@ class TransformerBlock(keras.layers.Layer):
         self.attention_layer_norm.build((None, h))
         self.output_layer_norm.build((None, h))
 
-    def _norm(self, layer, x):
-        return tf.cast(layer(x), self.compute_dtype)
+    def _norm(self, layer, x, training):
+        return tf.cast(layer(x, training=training), self.compute_dtype)
 
     def _attention(self, x, input_mask, batch, seq, training):
         n, d = self.num_attention_heads, self.head_size
@@ -138,7 +139,8 @@ class TransformerBlock(keras.layers.Layer):
         return self.attention_output_dropout(output, training=training)
 
     def _feed_forward(self, x, training):
-        hidden = self.activation(
+        activation = self.training_activation if training else self.activation
+        hidden = activation(
             tf.nn.bias_add(tf.matmul(x, self.intermediate_kernel), self.intermediate_bias)
         )
         output = tf.nn.bias_add(tf.matmul(hidden, self.output_kernel), self.output_bias)
@@ -150,15 +152,18 @@ class TransformerBlock(keras.layers.Layer):
         x = tf.reshape(inputs, [-1, self.hidden_size])
         if self.normalize_first:
             x = x + self._attention(
-                self._norm(self.attention_layer_norm, x), input_mask, batch, seq, training
+                self._norm(self.attention_layer_norm, x, training), input_mask, batch, seq, training
             )
-            x = x + self._feed_forward(self._norm(self.output_layer_norm, x), training)
+            x = x + self._feed_forward(self._norm(self.output_layer_norm, x, training), training)
         else:
             x = self._norm(
                 self.attention_layer_norm,
                 x + self._attention(x, input_mask, batch, seq, training),
+                training,
             )
-            x = self._norm(self.output_layer_norm, x + self._feed_forward(x, training))
+            x = self._norm(
+                self.output_layer_norm, x + self._feed_forward(x, training), training
+            )
         return tf.reshape(x, shape)
 
     def compute_output_shape(self, inputs_shape, input_mask_shape=None):
