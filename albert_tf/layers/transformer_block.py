@@ -23,8 +23,10 @@ class TransformerBlock(keras.layers.Layer):
     Attention scores are `q k^T / sqrt(H / N)` plus `(1 - mask) * -10000` on
     padded keys. Kernels are 2-D `[in, out]` matrices as in the checkpoint;
     internally the activations are kept as `[batch * seq, width]` matrices so
-    every projection is one plain GEMM that oneDNN fuses with its bias (and
-    GELU). Softmax and LayerNorm run in float32 under mixed precision.
+    every projection is one plain GEMM that oneDNN fuses with its bias (and,
+    in inference, GELU). With `training=True`, GELU and LayerNorm run as
+    XLA-fused kernels with analytic gradients (see `gelu_for_training` and
+    `LayerNorm`). Softmax and LayerNorm run in float32 under mixed precision.
 
     Args:
         hidden_size: width H.
