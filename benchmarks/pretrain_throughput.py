@@ -37,7 +37,7 @@ import statistics
 import sys
 import time
 
-from worker_processes import LockstepWorkers, serve_steps, step_times
+from worker_processes import LockstepWorkers, await_turn, report_ready, report_time, serve_steps, step_times
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH, SEQ, PRED, VOCAB = 8, 128, 20, 30000
@@ -114,9 +114,9 @@ def worker_keras_hub(args):
 
         def on_train_batch_begin(self, batch, logs=None):
             if batch == args.warmup:
-                print("READY", flush=True)
+                report_ready()
             if batch >= args.warmup:
-                if sys.stdin.readline().strip() != "step":
+                if not await_turn():
                     self.model.stop_training = True  # takes effect after this (untimed) batch
                     return
                 self.start = time.perf_counter()
@@ -126,7 +126,7 @@ def worker_keras_hub(args):
                 float(logs["loss"])  # waits for the step
                 self.times.append(time.perf_counter() - self.start)
                 self.start = None
-                print(f"TIME {self.times[-1]}", flush=True)
+                report_time(self.times[-1])
 
     lockstep = Lockstep()
     model.fit(data, epochs=1, steps_per_epoch=10**9, verbose=0, callbacks=[lockstep])

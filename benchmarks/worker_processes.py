@@ -45,14 +45,27 @@ def serve_steps(step, warmup):
     """
     for _ in range(warmup):
         step()
-    print("READY", flush=True)
+    report_ready()
     times = []
-    for line in sys.stdin:
-        if line.strip() != "step":
-            break
+    while await_turn():
         times.append(timed(step))
-        print(f"TIME {times[-1]}", flush=True)
+        report_time(times[-1])
     return times
+
+
+def report_ready():
+    """Worker side: tells `LockstepWorkers` that the warm-up is over."""
+    print("READY", flush=True)
+
+
+def await_turn():
+    """Worker side: blocks until the next request; True for a timed step, False when done."""
+    return sys.stdin.readline().strip() == "step"
+
+
+def report_time(seconds):
+    """Worker side: answers a `step` request with the step's seconds."""
+    print(f"TIME {seconds}", flush=True)
 
 
 class LockstepWorkers:

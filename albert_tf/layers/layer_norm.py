@@ -4,18 +4,19 @@ import keras
 import tensorflow as tf
 
 
-def _normalize(x, gamma, beta, epsilon):
-    mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
-    inv = tf.math.rsqrt(variance + epsilon) * gamma
-    return x * inv + (beta - mean * inv)
-
-
-@tf.function(jit_compile=True)
-def _normalize_forward(x, gamma, beta, epsilon):
+def _normalize_with_statistics(x, gamma, beta, epsilon):
+    """The normalized output, and the mean and 1/std the gradient needs."""
     mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
     rstd = tf.math.rsqrt(variance + epsilon)
     inv = rstd * gamma
     return x * inv + (beta - mean * inv), mean, rstd
+
+
+def _normalize(x, gamma, beta, epsilon):
+    return _normalize_with_statistics(x, gamma, beta, epsilon)[0]
+
+
+_normalize_forward = tf.function(_normalize_with_statistics, jit_compile=True)
 
 
 @tf.function(jit_compile=True)

@@ -60,8 +60,7 @@ class MaskedLMHead(keras.layers.Layer):
         x = tf.gather(sequence_output, masked_positions, batch_dims=1)  # [B, P, H]
         # As [B*P, H] rows: the table's gradient is then one GEMM, where a
         # [B, P, E] x [V, E]^T broadcast matmul builds a [B, V, E] gradient
-        # and sums it over B (head forward+backward at albert_base, batch 8,
-        # fp32 on 2 cores: 50 ms this way, 86 ms the broadcast way).
+        # and sums it over B (slower: benchmarks/training_kernels.py).
         x = tf.reshape(x, [-1, sequence_output.shape[-1]])
         x = self.activation(tf.matmul(x, self.transform_kernel) + self.transform_bias)
         x = tf.cast(self.layer_norm(x), self.compute_dtype)
