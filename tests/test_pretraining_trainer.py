@@ -51,7 +51,13 @@ def test_fp16_dynamic_loss_scaling_skips_overflow_then_trains():
     before = trainer.model.get_weights()
     results = train(trainer, synthetic_batches(32, seed=4), 16, 30)
     finite = [bool(f) for _, f in results]
-    assert not finite[0] and finite[-1]
+    # Overflowing steps come first and halve the scale until the gradients fit.
+    # Near the fitting scale (2^17-2^18 here) a later step may overflow again and
+    # halve once more: that is the mechanism working, and which step it hits
+    # varies with oneDNN's threaded float16 sums, so only the pattern is checked.
+    first_finite = finite.index(True)
+    assert first_finite >= 5 and not any(finite[:first_finite])
+    assert sum(finite[first_finite:]) >= 0.8 * len(finite[first_finite:])
     assert int(trainer.skipped_steps.numpy()) == finite.count(False)
     assert float(trainer.loss_scale.numpy()) == 2.0 ** (30 - finite.count(False))
     assert max_relative_difference(before, trainer.model.get_weights()) > 0
