@@ -17,8 +17,15 @@ sentences at batch 32, max_seq_length 128, float32 on the CPU:
 All three read the same pool of sentences tokenized once with a real ALBERT
 SentencePiece model (the shared German 30k model: Google's English one is
 not available offline; English text then splits into more pieces, which
-makes sentences longer, not shorter). Each measurement runs in a fresh
-process; rounds alternate the engines and the median round is reported.
+makes sentences longer, not shorter).
+
+Each engine runs in its own process, and the processes take turns, one
+training step each (`LockstepWorkers`), so that all three see the same host:
+this VM's speed swings by up to 10x within minutes. Each round starts fresh
+processes, warms each up alone, then times `--steps` steps of each,
+interleaved, rotating which goes first. Length-aware batches differ in
+length, so an engine's figure for a round is its mean step; the reported
+figure is the median round.
 
     python benchmarks/finetune_throughput.py --hf_python=/tmp/hfenv/bin/python
 
@@ -35,7 +42,7 @@ import tempfile
 
 import numpy as np
 
-from worker_processes import run_worker, time_steps
+from worker_processes import LockstepWorkers, serve_steps
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("ALBERT_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
@@ -92,13 +99,15 @@ def worker_ours(args, length_aware):
                                  gate_updates=True)
     trainer = Trainer(model, ClassificationObjective(), optimizer)
     iterator = iter(finetuning_dataset(features, BATCH, True, SEQ, length_aware=length_aware))
-    return time_steps(lambda: float(trainer.train_step(iterator)[0]["loss_sum"]), args.warmup, args.steps)
+    return serve_steps(lambda: float(trainer.train_step(iterator)[0]["loss_sum"]), args.warmup)
 
 
 HF_WORKER = r"""
-import json, resource, sys, time
+import json, resource, sys
 import numpy as np, torch, transformers
-torch.set_num_threads(int(sys.argv[4]))
+sys.path.insert(0, sys.argv[4])
+from worker_processes import serve_steps
+torch.set_num_threads(int(sys.argv[3]))
 pool = np.load(sys.argv[1])
 config = transformers.AlbertConfig(vocab_size=30000, embedding_size=128, hidden_size=768, num_hidden_layers=12,
     num_attention_heads=12, intermediate_size=3072, hidden_act="gelu_new", hidden_dropout_prob=0.0,
@@ -121,32 +130,27 @@ def step():
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
-warmup, steps = int(sys.argv[2]), int(sys.argv[3])
-for _ in range(warmup):
-    step()
-start = time.perf_counter()
-for _ in range(steps):
-    step()
-seconds = (time.perf_counter() - start) / steps
-print("RESULT " + json.dumps({"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+times = serve_steps(step, int(sys.argv[2]))
+print("RESULT " + json.dumps({"step_seconds": times, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                                "version": f"torch {torch.__version__}, transformers {transformers.__version__}"}))
 """
 
 
 def worker_command(name, args, pool):
     if name == "hf":
-        return [args.hf_python, "-c", HF_WORKER, pool, str(args.warmup), str(args.steps), str(os.cpu_count())]
+        return [args.hf_python, "-c", HF_WORKER, pool, str(args.warmup), str(os.cpu_count()),
+                os.path.dirname(os.path.abspath(__file__))]
     return [sys.executable, os.path.abspath(__file__), f"--worker={name}", f"--warmup={args.warmup}",
-            f"--steps={args.steps}", f"--pool={pool}"]
+            f"--pool={pool}"]
 
 
 def main():
     args = parse_args()
     if args.worker:
-        seconds = worker_ours(args, length_aware=args.worker == "ours")
+        times = worker_ours(args, length_aware=args.worker == "ours")
         import tensorflow as tf
 
-        print("RESULT " + json.dumps({"seconds": seconds,
+        print("RESULT " + json.dumps({"step_seconds": times,
                                       "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                                       "version": f"tensorflow {tf.__version__}"}))
         return
@@ -157,11 +161,18 @@ def main():
     engines = ["ours", "ours_padded"] + (["hf"] if args.hf_python else [])
     results = {name: [] for name in engines}
     for round_index in range(args.rounds):
-        for name in engines:
-            result = run_worker(name, worker_command(name, args, pool))
+        workers = LockstepWorkers({name: worker_command(name, args, pool) for name in engines})
+        for step in range(args.steps):
+            order = engines[step % len(engines):] + engines[:step % len(engines)]
+            for name in order:
+                workers.step(name)  # each worker keeps its own step times
+        for name, result in workers.finish().items():
+            result["seconds"] = statistics.mean(result["step_seconds"])
             results[name].append(result)
+            steps = " ".join(f"{t:.2f}" for t in result["step_seconds"])
             print(f"round {round_index + 1} {name}: {BATCH / result['seconds']:.1f} examples/s "
-                  f"({result['seconds']:.2f} s/step), peak {result['peak_mib']:.0f} MiB", flush=True)
+                  f"(mean step {result['seconds']:.2f} s; steps {steps}), peak {result['peak_mib']:.0f} MiB",
+                  flush=True)
     rates = {}
     for name in engines:
         seconds = statistics.median(r["seconds"] for r in results[name])

@@ -15,11 +15,6 @@ def timed(call, *args):
     return time.perf_counter() - start
 
 
-def time_steps(step, warmup, steps):
-    """Seconds per call of `step` after `warmup` untimed calls."""
-    return sum(step_times(step, warmup, steps)) / steps
-
-
 def step_times(step, warmup, steps):
     """Seconds of each of `steps` calls of `step` after `warmup` untimed calls."""
     for _ in range(warmup):
