@@ -162,10 +162,7 @@ def main():
     results = {name: [] for name in engines}
     for round_index in range(args.rounds):
         workers = LockstepWorkers({name: worker_command(name, args, pool) for name in engines})
-        for step in range(args.steps):
-            order = engines[step % len(engines):] + engines[:step % len(engines)]
-            for name in order:
-                workers.step(name)  # each worker keeps its own step times
+        workers.take_turns(args.steps)
         for name, result in workers.finish().items():
             result["seconds"] = statistics.mean(result["step_seconds"])
             results[name].append(result)

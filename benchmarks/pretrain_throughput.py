@@ -215,10 +215,7 @@ def main():
     results = {name: [] for name in libraries}
     for round_index in range(args.rounds):
         workers = LockstepWorkers({name: worker_command(name, args) for name in libraries})
-        for step in range(args.steps):
-            order = libraries[step % len(libraries):] + libraries[:step % len(libraries)]
-            for name in order:
-                workers.step(name)  # each worker keeps its own step times
+        workers.take_turns(args.steps)
         for name, result in workers.finish().items():
             results[name].append(result)
             steps = " ".join(f"{t:.2f}" for t in result["step_seconds"])

@@ -70,14 +70,18 @@ def cases():
     }
 
 
+def fetched(step):
+    """`step`, waiting for its gradients (copied to NumPy) so that the timing covers the work."""
+    return lambda: [tf.convert_to_tensor(g).numpy() for g in step()]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20)
     args = parser.parse_args()
     results = {}
     for name, (plain, fused) in cases().items():
-        run = {"plain": lambda f=plain: [tf.convert_to_tensor(g).numpy() for g in f()],
-               "fused": lambda f=fused: [tf.convert_to_tensor(g).numpy() for g in f()]}
+        run = {"plain": fetched(plain), "fused": fetched(fused)}
         for call in run.values():
             call()  # trace and compile
         times = {way: [] for way in run}

@@ -97,6 +97,17 @@ class LockstepWorkers:
         process.stdin.flush()
         return float(self._read_until(name, "TIME "))
 
+    def take_turns(self, steps):
+        """`steps` timed steps of every worker, one at a time, rotating which goes first.
+
+        Each worker keeps its own step times; `finish` returns them.
+        """
+        names = list(self.processes)
+        for step in range(steps):
+            first = step % len(names)
+            for name in names[first:] + names[:first]:
+                self.step(name)
+
     def finish(self):
         """Ends every worker; returns the JSON of each one's `RESULT {...}` line."""
         results = {}

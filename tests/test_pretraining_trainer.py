@@ -56,7 +56,7 @@ def test_fp16_dynamic_loss_scaling_skips_overflow_then_trains():
     # halve once more: that is the mechanism working, and which step it hits
     # varies with oneDNN's threaded float16 sums, so only the pattern is checked.
     first_finite = finite.index(True)
-    assert first_finite >= 5 and not any(finite[:first_finite])
+    assert first_finite >= 5  # every step before it overflowed
     assert sum(finite[first_finite:]) >= 0.8 * len(finite[first_finite:])
     assert int(trainer.skipped_steps.numpy()) == finite.count(False)
     assert float(trainer.loss_scale.numpy()) == 2.0 ** (30 - finite.count(False))
