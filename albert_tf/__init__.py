@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AlbertConfig": "albert_tf.albert_config",
-    "CheckpointMismatchError": "albert_tf.checkpoints",
-    "load_checkpoint": "albert_tf.checkpoints",
-    "save_checkpoint": "albert_tf.checkpoints",
+    "CheckpointMismatchError": "albert_tf.checkpoints.original_checkpoint",
+    "load_checkpoint": "albert_tf.checkpoints.original_checkpoint",
+    "save_checkpoint": "albert_tf.checkpoints.original_checkpoint",
     "AlbertEncoder": "albert_tf.models",
     "AlbertPretrainer": "albert_tf.models",
 }

@@ -16,7 +16,7 @@ for start in pretrained scratch; do
   init=()
   if [ "$start" = pretrained ]; then init=(--init_checkpoint="$WORK/pretrain/export"); fi
   python run_classifier.py --task_name=sst-2 --data_dir="$SHARED/glue/SST-2" \
-      --albert_config_file=flags/configs/demo.json --spm_model_file="$WORK/pretrain/data/spm.model" \
+      --albert_config_file=albert_tf/demo/albert_config.json --spm_model_file="$WORK/pretrain/data/spm.model" \
       "${init[@]}" --output_dir="$WORK/sst-2_$start" --do_train --do_eval --max_seq_length=64 \
       --train_batch_size=32 --learning_rate=1e-4 --num_train_steps=1500 --num_warmup_steps=150 \
       --save_checkpoints_steps=500 --log_steps=250 --seed=12345

@@ -168,7 +168,8 @@ def step():
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
 times = serve_steps(step, int(sys.argv[1]))
-print("RESULT " + json.dumps({"step_seconds": times, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps({"step_seconds": times, "peak_mib": peak_mib,
                                "version": f"torch {torch.__version__}, transformers {transformers.__version__}"}))
 """
 

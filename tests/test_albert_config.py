@@ -95,7 +95,8 @@ GOOD = dict(vocab_size=100, hidden_size=32, num_hidden_layers=4, num_attention_h
 
 @pytest.mark.parametrize("change, message", [
     (dict(num_attention_heads=5), r"hidden_size \(32\) must be divisible by num_attention_heads \(5\)"),
-    (dict(num_hidden_groups=5), r"num_hidden_groups must satisfy 1 <= num_hidden_groups <= num_hidden_layers \(4\), got 5"),
+    (dict(num_hidden_groups=5),
+     r"num_hidden_groups must satisfy 1 <= num_hidden_groups <= num_hidden_layers \(4\), got 5"),
     (dict(num_hidden_groups=0), "num_hidden_groups must satisfy"),
     (dict(hidden_size=0), "hidden_size must be a positive integer, got 0"),
     (dict(vocab_size=-3), "vocab_size must be a positive integer"),
@@ -135,5 +136,5 @@ def test_file_errors_name_the_file(tmp_path):
 
 def test_group_of_layer_is_the_original_formula():
     config = AlbertConfig(**dict(GOOD, num_hidden_layers=12, num_hidden_groups=5))
-    assert [config.group_of_layer(l) for l in range(12)] == [int(l / 12 * 5) for l in range(12)]
-    assert [config.group_of_layer(l) for l in range(12)] == [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4]
+    assert [config.group_of_layer(i) for i in range(12)] == [int(i / 12 * 5) for i in range(12)]
+    assert [config.group_of_layer(i) for i in range(12)] == [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4]

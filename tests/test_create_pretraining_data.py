@@ -2,7 +2,6 @@
 
 import os
 import random
-import subprocess
 import sys
 
 import numpy as np
@@ -13,6 +12,7 @@ from albert_tf.data.pretraining_instances import InstanceMaker, InstanceOptions,
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.text_normalization import is_cjk_character
 from pretraining_data_helpers import read_records, sentence_corpus
+import processes
 
 GERMAN_SPM = "sentencepiece/albert_de_privately/30k-clean.model"
 ZH_VOCAB = "albert_zh_brightmart/albert_config/vocab.txt"
@@ -239,7 +239,7 @@ def test_command_line_tool(english, tmp_path):
                f"--input_file={english['corpus']}", f"--output_file={out}", "--num_output_shards=2",
                f"--spm_model_file={english['spm']}", "--max_seq_length=64", "--max_predictions_per_seq=10",
                "--dupe_factor=1", "--num_workers=2", "--dynamic_masking"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = processes.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "instances:" in result.stderr and "masked tokens: 0" in result.stderr
     shards = sorted(os.listdir(out.parent))

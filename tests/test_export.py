@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -16,6 +15,9 @@ from albert_tf.tasks.race_data import encode_race_examples, read_race_examples
 from albert_tf.tokenization import FullTokenizer
 from conftest import REPO
 from race_sample import write_race_sample
+import processes
+
+pytestmark = pytest.mark.integration  # end-to-end runs in subprocesses
 
 GERMAN_SPM = "sentencepiece/albert_de_privately/30k-clean.model"
 ZH_VOCAB = "albert_zh_brightmart/albert_config/vocab.txt"
@@ -29,7 +31,7 @@ def tiny_config(vocab_size):
 
 def reload_and_run(export_dir, requests, tmp_path):
     (tmp_path / "requests.json").write_text(json.dumps(requests), encoding="utf-8")
-    result = subprocess.run([sys.executable, os.path.join(REPO, "tests", "savedmodel_reload.py"), str(export_dir),
+    result = processes.run([sys.executable, os.path.join(REPO, "tests", "savedmodel_reload.py"), str(export_dir),
                              str(tmp_path / "requests.json"), str(tmp_path / "outputs.npz")],
                             capture_output=True, text=True, timeout=300,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ""})
@@ -61,9 +63,10 @@ def test_classifier_export_tool_tensor_and_text_signatures(shared_data, tmp_path
     model = AlbertClassifier(config, num_classes=2)
     save_checkpoint(model, str(tmp_path / "run" / "model.ckpt-best"))
     vocab_flag = "--spm_model_file" if vocabulary == "spm" else "--vocab_file"
-    subprocess.run([sys.executable, os.path.join(REPO, "tools", "export_savedmodel.py"), "--model_type=classifier",
+    processes.run([sys.executable, os.path.join(REPO, "tools", "export_savedmodel.py"), "--model_type=classifier",
                     f"--albert_config_file={tmp_path / 'run' / 'albert_config.json'}",
-                    f"--checkpoint={tmp_path / 'run' / 'model.ckpt-best'}", f"{vocab_flag}={next(iter(vocab.values()))}",
+                    f"--checkpoint={tmp_path / 'run' / 'model.ckpt-best'}",
+                    f"{vocab_flag}={next(iter(vocab.values()))}",
                     f"--export_dir={tmp_path / 'export'}", f"--max_seq_length={SEQ}"],
                    check=True, capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assets = sorted(os.listdir(tmp_path / "export" / "assets"))
@@ -86,7 +89,7 @@ def test_classifier_export_tool_tensor_and_text_signatures(shared_data, tmp_path
     np.testing.assert_allclose(outputs["tokens/probabilities"].sum(-1), 1.0, rtol=1e-6)
 
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-    shown = subprocess.run([cli, "show", "--dir", str(tmp_path / "export"), "--all"], capture_output=True,
+    shown = processes.run([cli, "show", "--dir", str(tmp_path / "export"), "--all"], capture_output=True,
                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert shown.returncode == 0, shown.stderr[-2000:]
     for name in ("serving_default", "tokens", "text", "text_pair", "tokenization_info"):

@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -13,6 +12,7 @@ from albert_tf.tasks.classification_tasks import TASKS, encode_examples, generic
 from albert_tf.tasks.squad_data import convert_examples_to_features, read_squad_examples, window_answer_text
 from albert_tf.tokenization import FullTokenizer
 from conftest import REPO
+import processes
 
 GERMAN_SPM = "sentencepiece/albert_de_privately/30k-clean.model"
 ZH_VOCAB = "albert_zh_brightmart/albert_config/vocab.txt"
@@ -151,7 +151,7 @@ def test_squad_eval_tool_has_the_official_interface(tmp_path, shared_data):
     predictions[questions[0]["id"]] = "something else"
     (tmp_path / "pred.json").write_text(json.dumps(predictions))
     (tmp_path / "na.json").write_text(json.dumps({qid: 0.0 for qid in predictions}))
-    result = subprocess.run([sys.executable, os.path.join(REPO, "tools", "squad_eval.py"), data_file,
+    result = processes.run([sys.executable, os.path.join(REPO, "tools", "squad_eval.py"), data_file,
                              str(tmp_path / "pred.json"), "--na-prob-file", str(tmp_path / "na.json")],
                             capture_output=True, text=True, check=True)
     scores = json.loads(result.stdout)

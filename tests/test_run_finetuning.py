@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -12,6 +11,9 @@ import tensorflow as tf
 from albert_tf import AlbertConfig, AlbertPretrainer, save_checkpoint
 from conftest import REPO
 from race_sample import write_race_sample
+import processes
+
+pytestmark = pytest.mark.integration  # end-to-end runs in subprocesses
 
 GERMAN_SPM = "sentencepiece/albert_de_privately/30k-clean.model"
 
@@ -33,7 +35,7 @@ def run(script, setup, output_dir, *args):
     command = [sys.executable, os.path.join(REPO, script), f"--albert_config_file={setup['config']}",
                f"--spm_model_file={setup['spm']}", f"--output_dir={output_dir}", "--max_seq_length=128",
                "--learning_rate=1e-3", "--num_warmup_steps=1", "--log_steps=2", "--eval_batch_size=64", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
+    result = processes.run(command, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-4000:]
     return result.stderr
@@ -57,7 +59,8 @@ def test_classifier_trains_evaluates_predicts_and_resumes(setup):
     best = json.loads((out / "best_eval.json").read_text())
     assert best["step"] in (3, 6) and best["metrics"]["f1"] == results["f1"]
     lines = (out / "MRPC.tsv").read_text().splitlines()
-    assert lines[0] == "index\tprediction" and len(lines) == 1726 and {l.split("\t")[1] for l in lines[1:]} <= {"0", "1"}
+    assert lines[0] == "index\tprediction" and len(lines) == 1726
+    assert {line.split("\t")[1] for line in lines[1:]} <= {"0", "1"}
     assert tf.train.load_checkpoint(str(out / "export" / "model.ckpt-best")).has_tensor("output_weights")
     assert (out / "saved_model" / "saved_model.pb").exists()
     assert sorted(os.listdir(out / "saved_model" / "assets")) == ["30k-clean.model", "albert_config.json"]
@@ -79,7 +82,8 @@ def test_regression_and_generic_tasks(setup, tmp_path):
         "--noexport_saved_model")
     assert set(read_results(out / "eval_results.txt")) == {"accuracy", "f1", "global_step"}
     out = setup["root"] / "sts-b"
-    run("run_classifier.py", setup, out, "--task_name=sts-b", f"--data_dir={os.path.join(setup['shared'], 'glue', 'STS-B')}",
+    run("run_classifier.py", setup, out, "--task_name=sts-b",
+        f"--data_dir={os.path.join(setup['shared'], 'glue', 'STS-B')}",
         "--num_train_steps=2", "--train_batch_size=8", "--save_checkpoints_steps=2", "--do_eval", "--do_predict",
         "--noexport_saved_model")
     assert set(read_results(out / "eval_results.txt")) == {"pearson", "spearman", "global_step"}
@@ -106,7 +110,8 @@ def test_squad_runner(setup, tmp_path, version):
     out = setup["root"] / f"squad_{version}"
     flags = [f"--train_file={tmp_path / 'train.json'}", f"--predict_file={tmp_path / 'predict.json'}",
              "--doc_stride=48", "--max_query_length=24", "--train_batch_size=8", "--num_train_steps=4",
-             "--save_checkpoints_steps=4", "--do_train", "--do_eval", "--do_predict", f"--init_checkpoint={setup['init']}"]
+             "--save_checkpoints_steps=4", "--do_train", "--do_eval", "--do_predict",
+             f"--init_checkpoint={setup['init']}"]
     flags.append("--version_2_with_negative" if version == "v2" else "--noexport_saved_model")
     run("run_squad.py", setup, out, *flags)
     questions = [qa["id"] for p in article["paragraphs"] for qa in p["qas"]]
@@ -123,14 +128,14 @@ def test_squad_runner(setup, tmp_path, version):
         odds = json.loads((out / "null_odds.json").read_text())
         assert set(odds) == set(questions)
         assert {"HasAns_f1", "NoAns_f1", "best_f1", "best_f1_thresh", "null_score_diff_threshold"} <= set(results)
-        scored = json.loads(subprocess.run(tool + ["--na-prob-file", str(out / "null_odds.json")],
+        scored = json.loads(processes.run(tool + ["--na-prob-file", str(out / "null_odds.json")],
                                            capture_output=True, text=True, check=True).stdout)
         # predictions.json applies the threshold found in evaluation, as eval_results.txt reports.
         assert scored["f1"] == pytest.approx(results["f1"], abs=1e-9)
         assert (out / "saved_model" / "saved_model.pb").exists()
     else:
         assert set(results) == {"exact_match", "f1", "global_step"}
-        scored = json.loads(subprocess.run(tool, capture_output=True, text=True, check=True).stdout)
+        scored = json.loads(processes.run(tool, capture_output=True, text=True, check=True).stdout)
         assert scored["f1"] == pytest.approx(results["f1"], abs=1e-9)
         # v1 has no null answer: the prediction is the best candidate ("" only as the original's
         # placeholder when no span is valid).

@@ -14,6 +14,9 @@ import tensorflow as tf
 
 from albert_tf.data.create_pretraining_data import create_pretraining_data
 from albert_tf.data.pretraining_instances import InstanceOptions
+import processes
+
+pytestmark = pytest.mark.integration  # end-to-end runs in subprocesses
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(REPO, "run_pretraining.py")
@@ -26,7 +29,7 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("pretrain")
     spm = os.path.join(shared, "sentencepiece/albert_de_privately/30k-clean.model")
     files = [str(root / f"train-{i}.tfrecord") for i in range(2)]
-    create_pretraining_data([os.path.join(REPO, "data/demo/corpus.txt")], files, spm_model_file=spm,
+    create_pretraining_data([os.path.join(REPO, "albert_tf/demo/corpus.txt")], files, spm_model_file=spm,
                             options=InstanceOptions(max_seq_length=SEQ, max_predictions_per_seq=PRED),
                             dupe_factor=1, log=lambda _: None)
     config = root / "albert_config.json"
@@ -45,7 +48,7 @@ def runner_args(setup, output_dir, *extra):
 
 
 def run(args, env=None, timeout=600):
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+    result = processes.run(args, capture_output=True, text=True, timeout=timeout,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
     return result
 
@@ -70,8 +73,6 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(setup):
     assert "step 60/60" in result.stderr and "examples/s" in result.stderr and "ETA" in result.stderr
 
     killed = setup["root"] / "killed"
-    process = subprocess.Popen(runner_args(setup, killed, *steps), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
     # CheckpointManager writes ckpt-N.data/.index first and the `checkpoint` state file last; a
     # checkpoint counts (and is resumed from) only once the state file names it.
     state_file = killed / "checkpoints" / "checkpoint"
@@ -79,11 +80,13 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(setup):
     def first_checkpoint_committed():
         return state_file.exists() and "ckpt-" in state_file.read_text()
 
-    deadline = time.time() + 300
-    while not first_checkpoint_committed() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    with processes.started((runner_args(setup, killed, *steps), {}), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) as (process,):
+        deadline = time.time() + 300
+        while not first_checkpoint_committed() and process.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     assert first_checkpoint_committed() and not (killed / "export").exists()
     resumed = run(runner_args(setup, killed, *steps))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -127,17 +130,17 @@ def _free_ports(count):
 def test_multi_worker_mirrored_workers_end_identical(setup):
     out = setup["root"] / "multi_worker"
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
-    processes = []
+    commands = []
     for index in range(2):
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
                "TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
-        processes.append(subprocess.Popen(
-            runner_args(setup, out, "--num_train_steps=6", "--save_checkpoints_steps=3",
-                        "--distribution_strategy=multi_worker_mirrored"),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
-    outputs = [p.communicate(timeout=600) for p in processes]
-    for process, (_, stderr) in zip(processes, outputs):
-        assert process.returncode == 0, stderr[-3000:]
+        commands.append((runner_args(setup, out, "--num_train_steps=6", "--save_checkpoints_steps=3",
+                                     "--distribution_strategy=multi_worker_mirrored"), {"env": env}))
+    # Both workers are killed (process groups) if either hangs: a worker waiting on a collective ignores SIGTERM.
+    with processes.started(*commands, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as workers_:
+        outputs = [p.communicate(timeout=600) for p in workers_]
+        for process, (_, stderr) in zip(workers_, outputs):
+            assert process.returncode == 0, stderr[-3000:]
     chief = export_weights(out, 6)
     other = export_weights(out / "worker_1", 6)
     assert_same_weights(chief, other)

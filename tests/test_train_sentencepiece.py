@@ -1,12 +1,12 @@
 """tools/train_sentencepiece.py: an ALBERT-style model our tokenizers accept."""
 
 import os
-import subprocess
 import sys
 
 from sentencepiece import sentencepiece_model_pb2
 
 from albert_tf.tokenization import FullTokenizer
+import processes
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -16,7 +16,7 @@ def test_trains_the_release_layout_reproducibly(shared_data, tmp_path):
     models = []
     for run in ("a", "b"):
         prefix = tmp_path / run / "spm"
-        result = subprocess.run(
+        result = processes.run(
             [sys.executable, os.path.join(REPO, "tools", "train_sentencepiece.py"), f"--input={corpus}",
              f"--model_prefix={prefix}", "--vocab_size=2000"],
             capture_output=True, text=True, timeout=300)

@@ -1,13 +1,29 @@
-"""Original-layout checkpoints in and out, and keras-hub weight conversion."""
+"""Original-layout checkpoints in and out, keras-hub interop and conversion.
 
-from albert_tf.checkpoints.original_checkpoint import (
-    CheckpointMismatchError,
-    LoadReport,
-    load_checkpoint,
-    resolve_checkpoint_path,
-    save_checkpoint,
-)
-from albert_tf.checkpoints.keras_hub_interop import (
-    encoder_from_keras_hub,
-    encoder_to_keras_hub,
-)
+The names below are imported on first use, so that the TensorFlow-free
+config of this package (`conversion_config`) stays light.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "CheckpointMismatchError": "albert_tf.checkpoints.original_checkpoint",
+    "LoadReport": "albert_tf.checkpoints.original_checkpoint",
+    "load_checkpoint": "albert_tf.checkpoints.original_checkpoint",
+    "resolve_checkpoint_path": "albert_tf.checkpoints.original_checkpoint",
+    "save_checkpoint": "albert_tf.checkpoints.original_checkpoint",
+    "encoder_from_keras_hub": "albert_tf.checkpoints.keras_hub_interop",
+    "encoder_to_keras_hub": "albert_tf.checkpoints.keras_hub_interop",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'albert_tf.checkpoints' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from albert_tf.checkpoints import variable_names
+from albert_tf.checkpoints import variable_names  # a submodule: the package imports nothing eagerly
 
 _DATA_SUFFIX_RE = re.compile(r"\.data-\d{5}-of-\d{5}$")
 _KERAS_WEIGHT_SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -154,8 +154,9 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
     """Loads an original ALBERT checkpoint into a model of this package.
 
     Args:
-        model: an `AlbertEncoder`, `AlbertPretrainer`, or another model with an
-            `.encoder` and `head_variables()`.
+        model: an `AlbertEncoder`, `AlbertPretrainer`, `AlbertClassifier`,
+            `AlbertQuestionAnswerer` or `AlbertMultipleChoice` (head names:
+            `variable_names.head_variables`).
         path: see `resolve_checkpoint_path`.
         strict: every model variable must be in the checkpoint and every
             model variable of the checkpoint must be used (optimizer slots and

@@ -215,3 +215,13 @@ def export_saved_model(module, export_dir):
     signatures = module.signatures()
     tf.saved_model.save(module, export_dir, signatures=signatures)
     return sorted(signatures)
+
+
+# The one registry of export targets: `tools/export_savedmodel.py --model_type` and the tasks'
+# `export_type` name these. Each takes (model, max_seq_length, [its options], vocabulary).
+SERVING_MODULES = {
+    "encoder": EncoderServing,
+    "classifier": ClassifierServing,
+    "squad": SquadServing,
+    "race": MultipleChoiceServing,
+}

@@ -5,3 +5,11 @@ from albert_tf.models.albert_encoder import AlbertEncoder
 from albert_tf.models.albert_multiple_choice import AlbertMultipleChoice
 from albert_tf.models.albert_pretrainer import AlbertPretrainer
 from albert_tf.models.albert_question_answerer import AlbertQuestionAnswerer
+
+__all__ = [
+    "AlbertClassifier",
+    "AlbertEncoder",
+    "AlbertMultipleChoice",
+    "AlbertPretrainer",
+    "AlbertQuestionAnswerer",
+]

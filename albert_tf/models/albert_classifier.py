@@ -1,6 +1,5 @@
 """ALBERT for sentence(-pair) classification and regression."""
 
-import collections
 
 import keras
 
@@ -48,10 +47,6 @@ class AlbertClassifier(FinetuningModel):
     def call(self, inputs, training=False):
         pooled = self.encode(inputs, training)["pooled_output"]
         return {"logits": self.classifier(self.dropout(pooled, training=training))}
-
-    def head_variables(self):
-        return collections.OrderedDict([("output_weights", self.classifier.output_weights),
-                                        ("output_bias", self.classifier.output_bias)])
 
     def get_config(self):
         return {**self._base_config(), "num_classes": self.num_classes, "dropout_rate": self.dropout_rate}

@@ -1,6 +1,5 @@
 """ALBERT for multiple choice (RACE)."""
 
-import collections
 
 import keras
 import tensorflow as tf
@@ -52,10 +51,6 @@ class AlbertMultipleChoice(FinetuningModel):
         pooled = self.encode(flat, training)["pooled_output"]
         scores = self.scorer(self.dropout(pooled, training=training))
         return {"logits": tf.reshape(scores, [-1, self.num_choices])}
-
-    def head_variables(self):
-        return collections.OrderedDict([("output_weights", self.scorer.output_weights),
-                                        ("output_bias", self.scorer.output_bias)])
 
     def get_config(self):
         return {**self._base_config(), "num_choices": self.num_choices, "dropout_rate": self.dropout_rate}

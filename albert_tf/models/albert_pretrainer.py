@@ -3,7 +3,6 @@
 import keras
 
 from albert_tf.albert_config import AlbertConfig
-from albert_tf.checkpoints.variable_names import pretraining_head_variables
 from albert_tf.layers.masked_lm_head import MaskedLMHead
 from albert_tf.layers.sentence_order_head import SentenceOrderHead
 from albert_tf.models.albert_encoder import AlbertEncoder
@@ -77,10 +76,6 @@ class AlbertPretrainer(keras.Model):
         self.encoder = encoder
         self.masked_lm_head = masked_lm_head
         self.sentence_order_head = sentence_order_head
-
-    def head_variables(self):
-        """Original checkpoint names of the two heads' variables."""
-        return pretraining_head_variables(self.masked_lm_head, self.sentence_order_head)
 
     def get_config(self):
         return {

@@ -1,6 +1,5 @@
 """ALBERT for extractive question answering (SQuAD v1.1 and v2.0)."""
 
-import collections
 
 import keras
 import tensorflow as tf
@@ -68,27 +67,6 @@ class AlbertQuestionAnswerer(FinetuningModel):
         mask = tf.cast(inputs["input_mask"], tf.float32)
         logits = logits * mask[..., None] - NEG_INF * (1.0 - mask[..., None])
         return {"start_logits": logits[..., 0], "end_logits": logits[..., 1]}
-
-    def head_variables(self):
-        head = self.span_head
-        if not self.version_2_with_negative:
-            return collections.OrderedDict([("cls/squad/output_weights", head.output_weights),
-                                            ("cls/squad/output_bias", head.output_bias)])
-        # Names of the original run_squad_v2 (variable scopes start_logits,
-        # end_logits and answer_class).
-        return collections.OrderedDict([
-            ("start_logits/dense/kernel", head.start_dense.kernel),
-            ("start_logits/dense/bias", head.start_dense.bias),
-            ("end_logits/dense_0/kernel", head.end_dense_0.kernel),
-            ("end_logits/dense_0/bias", head.end_dense_0.bias),
-            ("end_logits/LayerNorm/gamma", head.end_layer_norm.gamma),
-            ("end_logits/LayerNorm/beta", head.end_layer_norm.beta),
-            ("end_logits/dense_1/kernel", head.end_dense_1.kernel),
-            ("end_logits/dense_1/bias", head.end_dense_1.bias),
-            ("answer_class/dense_0/kernel", head.answer_dense_0.kernel),
-            ("answer_class/dense_0/bias", head.answer_dense_0.bias),
-            ("answer_class/dense_1/kernel", head.answer_dense_1.kernel),
-        ])
 
     def get_config(self):
         return {**self._base_config(), "version_2_with_negative": self.version_2_with_negative,

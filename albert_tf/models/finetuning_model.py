@@ -14,8 +14,8 @@ class FinetuningModel(keras.Model):
 
     Subclasses create their head layers, then call `_build_with_dummy_batch`
     so that every variable exists (checkpoints load right after
-    construction), and list the head's original checkpoint names in
-    `head_variables()`.
+    construction). The original checkpoint names of the heads are
+    `albert_tf.checkpoints.variable_names.head_variables`.
     """
 
     def __init__(self, config, dtype=None, **kwargs):

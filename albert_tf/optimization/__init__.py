@@ -2,8 +2,7 @@
 
 from albert_tf.optimization.albert_lamb import DEFAULT_EXCLUDE, AlbertLamb
 from albert_tf.optimization.warmup_polynomial_decay import WarmupPolynomialDecay
-
-OPTIMIZERS = ("lamb", "adamw")
+from albert_tf.training.training_config import OPTIMIZERS
 
 
 def create_optimizer(optimizer="lamb", learning_rate=0.00176, num_train_steps=125000,

@@ -1,13 +1,10 @@
-"""What every runner script shares: strategies, worker roles, initial weights, logging."""
+"""Pieces of the training loop: strategies, worker roles, initial weights, summaries."""
 
 import tensorflow as tf
 from absl import logging
 
-from albert_tf.checkpoints import load_checkpoint
-
-STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
-STRATEGY_HELP = ("one_device: first GPU or the CPU; mirrored: all local GPUs; multi_worker_mirrored: "
-                 "workers from TF_CONFIG; tpu: --tpu.")
+from albert_tf.checkpoints.original_checkpoint import load_checkpoint
+from albert_tf.training.training_config import STRATEGIES
 
 
 def create_strategy(name, tpu=None):
@@ -67,11 +64,6 @@ def load_initial_weights(model, path, init_from_group0=False, strict=True):
             return
     report = load_checkpoint(model, path, strict=strict, init_from_group0=init_from_group0)
     logging.info("initialised from the original checkpoint: %s", report.summary())
-
-
-def format_seconds(seconds):
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s"
 
 
 def write_summaries(writer, step, values):

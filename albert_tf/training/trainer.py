@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-MIXED_PRECISION = ("off", "bf16", "fp16")
+from albert_tf.training.training_config import MIXED_PRECISION
 
 
 def _concatenate_padded(arrays):

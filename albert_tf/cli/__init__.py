@@ -1,0 +1,21 @@
+"""The command lines: absl flags live here and nowhere else in the package.
+
+One module per command, each runnable as `python -m albert_tf.cli.NAME` and
+installed as a console script (setup.cfg):
+
+| command | module | what it does |
+|---|---|---|
+| albert-pretrain | pretrain | MLM + SOP pretraining (`--demo`: the embedded demo) |
+| albert-classifier | classifier | GLUE/CLUE/generic classification and regression |
+| albert-squad | squad | SQuAD v1.1/v2.0 |
+| albert-race | race | RACE multiple choice |
+| albert-create-pretraining-data | create_pretraining_data | text -> pretraining TFRecords |
+| albert-train-sentencepiece | train_sentencepiece | an ALBERT-style SentencePiece model |
+| albert-export | export_savedmodel | a checkpoint -> SavedModel with raw-text signatures |
+| albert-convert | convert_checkpoint | original layout <-> keras-hub <-> .keras |
+| albert-squad-eval | squad_eval | the official SQuAD v1.1/v2.0 scores |
+
+Each turns its flags into the library's config objects and calls the
+library; flag groups several commands share are in `flag_groups`, start-up
+and error handling in `console`.
+"""

@@ -1,0 +1,117 @@
+"""How every albert-tf command starts and ends: quiet TensorFlow, readable lines, clear errors.
+
+By default a command prints only its own lines: TensorFlow's C++ runtime
+(oneDNN and CUDA banners, a cuInit error on CPU machines) and Python
+deprecation notices are silenced before TensorFlow is imported.
+`--verbosity=1` (absl's flag) or `ALBERT_TF_VERBOSE=1` brings them back,
+together with full tracebacks of errors. `--helpfull` exits 0 without
+importing TensorFlow.
+"""
+
+import contextlib
+import logging as std_logging
+import os
+import sys
+import tempfile
+import time
+import warnings
+
+from absl import app, flags, logging
+
+from albert_tf.errors import ConfigError
+
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HELP_FLAGS = {"-?", "-h", "-help", "--help", "-helpshort", "--helpshort", "-helpfull", "--helpfull",
+              "-helpxml", "--helpxml"}
+# Errors of bad settings or inputs: printed as one message, with no traceback unless verbose.
+USER_ERRORS = (ConfigError, FileNotFoundError, FloatingPointError, ValueError, app.UsageError)
+
+
+def verbose():
+    return os.environ.get("ALBERT_TF_VERBOSE", "") not in ("", "0") or flags.FLAGS["verbosity"].value > 0
+
+
+class _LineFormatter(std_logging.Formatter):
+    """`12:03:04 message` (warnings and errors say so), instead of absl's long prefix."""
+
+    def format(self, record):
+        level = "" if record.levelno < std_logging.WARNING else f"{record.levelname.lower()}: "
+        return f"{time.strftime('%H:%M:%S', time.localtime(record.created))} {level}{record.getMessage()}"
+
+
+class _OwnLinesFilter(std_logging.Filter):
+    """Passes albert-tf's records; other libraries' (TensorFlow's Python side) only from ERROR up."""
+
+    def filter(self, record):
+        return record.levelno >= std_logging.ERROR or record.pathname.startswith(PACKAGE_DIR)
+
+
+@contextlib.contextmanager
+def _stderr_to_file():
+    """Sends file descriptor 2 (C++ logging) to a temporary file; replays it if the block fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def start_tensorflow():
+    """Imports TensorFlow and Keras, quietly unless verbose; call before importing the library."""
+    if verbose():
+        import tensorflow  # noqa: F401
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    for category in (DeprecationWarning, FutureWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    std_logging.getLogger("tensorflow").setLevel(std_logging.ERROR)
+    handler = logging.get_absl_handler()
+    handler.setFormatter(_LineFormatter())
+    handler.addFilter(_OwnLinesFilter())
+    # The C++ runtime writes some banners (oneDNN, CUDA drivers) while loading, before it reads its
+    # log level. Devices are not touched here: multi-worker strategies must configure them first.
+    with _stderr_to_file():
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+
+
+def run_job(task_name, task_config, training_config):
+    """Starts TensorFlow quietly, then runs the one training loop on the task; returns its outputs."""
+    start_tensorflow()
+    # Imported here rather than at the top: TensorFlow must start after the settings above, and
+    # `--helpfull` should not wait for it.
+    from albert_tf.tasks.registry import create_task
+    from albert_tf.training.training_loop import run_training
+
+    return run_training(create_task(task_name, task_config), training_config)
+
+
+def run(main, argv=None):
+    """`absl.app.run(main)` with help exiting 0 and bad-input errors as one clear line."""
+    argv = list(sys.argv if argv is None else argv)
+
+    def guarded(args):
+        try:
+            return main(args)
+        except USER_ERRORS as error:
+            if verbose():
+                raise
+            logging.flush()
+            sys.stderr.write(f"error: {error}\n")
+            sys.exit(1)
+
+    try:
+        app.run(guarded, argv)
+    except SystemExit as exit_:
+        if exit_.code == 1 and HELP_FLAGS.intersection(argv[1:]):
+            sys.exit(0)
+        raise

@@ -1,0 +1,11 @@
+"""Errors the library raises for bad settings or inputs, with messages meant for the user."""
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names each setting, its value and what is expected."""
+
+    @classmethod
+    def check(cls, problems, what):
+        """Raises one error listing every problem (strings), if there are any."""
+        if problems:
+            raise cls(f"invalid {what}:\n  " + "\n  ".join(problems))

@@ -1,0 +1,84 @@
+"""Sentence(-pair) classification and regression: GLUE, CLUE and your own files.
+
+Each example becomes `[CLS] A [SEP] (B [SEP])`; the head is dropout + dense
+on the pooled output (softmax cross-entropy, or squared error for
+regression). Metrics are those GLUE reports for the task; the first picks
+the best checkpoint. Predictions are the GLUE submission files (`SST-2.tsv`,
+`MNLI-m.tsv`, ...: `index TAB prediction`).
+"""
+
+import collections
+import os
+
+import numpy as np
+
+from albert_tf.models import AlbertClassifier
+from albert_tf.tasks import metrics as metric_functions
+from albert_tf.tasks.classification_tasks import encode_examples, read_examples
+from albert_tf.tasks.finetuning_task import FinetuningTask
+from albert_tf.training.finetuning_objectives import ClassificationObjective, RegressionObjective
+
+
+class ClassifierTask(FinetuningTask):
+    export_type = "classifier"
+
+    def __init__(self, config):
+        super().__init__(config.validate())
+        self.task = config.classification_task()
+        self.name = self.task.name
+        self.primary_metric = self.task.primary_metric
+        self.objective = RegressionObjective() if self.task.is_regression else ClassificationObjective()
+        self.eval_splits = ("dev",) + tuple(s for s in self.task.files if s.startswith("dev_"))
+        self.prediction_splits = tuple(s for s in self.task.files if s.startswith("test"))
+        self._examples, self._features = {}, {}
+
+    def build_model(self, albert_config):
+        num_classes = 1 if self.task.is_regression else len(self.task.labels)
+        return AlbertClassifier(albert_config, num_classes, dropout_rate=self.config.dropout_rate)
+
+    def examples(self, split):
+        if split not in self._examples:
+            self._examples[split] = read_examples(self.task, self.config.data_dir, split)
+        return self._examples[split]
+
+    def features(self, split):
+        if split not in self._features:
+            self._features[split] = encode_examples(self.task, self.examples(split), self.tokenizer,
+                                                    self.config.max_seq_length)
+        return self._features[split]
+
+    def predicted(self, predictions):
+        logits = predictions["logits"]
+        return logits[:, 0] if self.task.is_regression else np.argmax(logits, -1)
+
+    def evaluate(self, split, predictions):
+        labels = np.asarray(self.features(split)["label_ids"])
+        predicted = self.predicted(predictions)
+        return {name: metric_functions.METRICS[name](labels, predicted) for name in self.task.metrics}
+
+    def learning_warnings(self, split, predictions, metrics):
+        predicted = self.predicted(predictions)
+        if self.task.is_regression:
+            if np.std(predicted) < 1e-6 * max(1.0, float(np.abs(predicted).max())):
+                return [f"{self.name} {split}: every prediction is {predicted[0]:.4f}; the regressor learned "
+                        "nothing (more steps, a pretrained --init_checkpoint or another learning rate)"]
+            return []
+        counts = collections.Counter(predicted.tolist())
+        if len(counts) > 1:
+            return []
+        labels = np.asarray(self.features(split)["label_ids"])
+        majority = max(collections.Counter(labels.tolist()).values()) / len(labels)
+        only = self.task.labels[next(iter(counts))]
+        return [f"{self.name} {split}: every example was predicted as label {only!r} (the majority-class "
+                f"rate is {majority:.4f}); the classifier learned nothing (more steps, a pretrained "
+                "--init_checkpoint or another learning rate)"]
+
+    def write_predictions(self, split, predictions, output_dir):
+        names = self.task.submission_names or {}
+        path = os.path.join(output_dir, names.get(split, f"{self.task.name}_{split}_predictions.tsv"))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("index\tprediction\n")
+            for example, value in zip(self.examples(split), self.predicted(predictions)):
+                f.write(f"{example.guid}\t{value:.3f}\n" if self.task.is_regression
+                        else f"{example.guid}\t{self.task.labels[value]}\n")
+        return [path]

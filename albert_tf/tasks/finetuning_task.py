@@ -1,0 +1,54 @@
+"""What the fine-tuning tasks share: vocabulary, in-memory features, prediction-based scoring."""
+
+from albert_tf.data.finetuning_dataset import finetuning_dataset
+from albert_tf.export.serving_module import SERVING_MODULES
+from albert_tf.tasks.task import Task
+from albert_tf.tokenization import FullTokenizer
+
+
+class FinetuningTask(Task):
+    """A task whose examples fit in memory and whose metrics come from predictions.
+
+    Subclasses define `features(split)` (unpadded features, see
+    `finetuning_dataset`), `evaluate(split, predictions)`, `build_model`,
+    `write_predictions` and `export_type` with `export_options()`.
+    """
+
+    strict_init = False  # a pretrained checkpoint has other heads (reported) or none
+    expects_init_checkpoint = True
+    num_choices = None  # K for multiple choice (features hold K sequences each)
+    export_type = None  # a key of albert_tf.export.serving_module.SERVING_MODULES
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._tokenizer = None
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = FullTokenizer(**self.config.vocabulary())
+        return self._tokenizer
+
+    def features(self, split):
+        raise NotImplementedError
+
+    def evaluate(self, split, predictions):
+        """Metrics (a dict of floats) from `Trainer.predict` outputs."""
+        raise NotImplementedError
+
+    def dataset(self, split, batch_size, is_training, input_context, seed, skip_batches=0):
+        return finetuning_dataset(
+            self.features(split), input_context.get_per_replica_batch_size(batch_size), is_training,
+            self.config.max_seq_length, length_aware=self.config.length_aware_batching,
+            num_choices=self.num_choices, seed=seed, input_context=input_context, skip_batches=skip_batches)
+
+    def score(self, split, trainer, dataset, max_steps=None):
+        predictions = trainer.predict(dataset)
+        return {k: float(v) for k, v in self.evaluate(split, predictions).items()}, predictions
+
+    def export_options(self):
+        return {}
+
+    def serving_module(self, model):
+        return SERVING_MODULES[self.export_type](model, self.config.max_seq_length, **self.export_options(),
+                                                 **self.config.vocabulary())

@@ -1,0 +1,63 @@
+"""The interface between a task and the one training loop.
+
+A task contributes only what is its own: data, the model with its head,
+the objective, metrics, prediction files and what to export. Strategy,
+precision, optimizer and schedule, resuming, progress, summaries,
+checkpoints, evaluation and export are the loop's
+(`albert_tf.training.training_loop.run_training`).
+"""
+
+
+class Task:
+    """Base of every task in `albert_tf.tasks.registry.TASKS`.
+
+    Attributes:
+        name: for logs.
+        objective: a `Trainer` objective (`albert_tf.training.finetuning_objectives`
+            or `PretrainingObjective`).
+        primary_metric: the evaluation metric that picks the best weights
+            (higher is better); None keeps the last weights.
+        eval_splits: splits evaluated with `do_eval`; the first is scored at
+            every checkpoint, the others once at the end (MNLI's dev_mismatched).
+        prediction_splits: splits predicted with `do_predict`.
+        config: the task's own config (a dataclass with at least `max_seq_length`).
+    """
+
+    name = "task"
+    objective = None
+    primary_metric = None
+    eval_splits = ("dev",)
+    prediction_splits = ("test",)
+    strict_init = True  # init_checkpoint must hold the whole model (else: the encoder, heads if they match)
+    expects_init_checkpoint = False  # warn when training starts from random weights
+
+    def __init__(self, config):
+        self.config = config
+
+    def prepare(self, albert_config, work_dir, is_chief, seed):
+        """Work before training (data preparation); returns (description, path) lines for the summary."""
+        return []
+
+    def build_model(self, albert_config):
+        """The Keras model to train (built under the strategy's scope)."""
+        raise NotImplementedError
+
+    def dataset(self, split, batch_size, is_training, input_context, seed, skip_batches=0):
+        """The `tf.data.Dataset` of one input pipeline; `batch_size` is the global batch size."""
+        raise NotImplementedError
+
+    def score(self, split, trainer, dataset, max_steps=None):
+        """(metrics: dict of floats, predictions or None) of a distributed evaluation dataset."""
+        raise NotImplementedError
+
+    def learning_warnings(self, split, predictions, metrics):
+        """Signs in the final evaluation that the model learned nothing (strings for the log)."""
+        return []
+
+    def write_predictions(self, split, predictions, output_dir):
+        """Writes prediction files of `Trainer.predict` outputs; returns their paths."""
+        raise NotImplementedError
+
+    def serving_module(self, model):
+        """The `albert_tf.export` module to export `model` with, or None (no vocabulary to serve)."""
+        return None

@@ -1,0 +1,129 @@
+"""The settings of one training job, as a plain checked object (no flags, no TensorFlow).
+
+`TrainingConfig` holds what the one training loop
+(`albert_tf.training.training_loop.run_training`) needs for every job:
+model and initial weights, what to do, batch sizes, optimizer and schedule,
+distribution and precision, checkpoints, logging and export. A task
+(`albert_tf.tasks`) brings its own config for its data and head.
+
+    config = TrainingConfig.for_finetuning(albert_config_file="albert_base/albert_config.json",
+                                           output_dir="runs/sst-2", learning_rate=1e-5).validate()
+
+The command lines (`albert_tf.cli`) build these objects from flags of the same names.
+"""
+
+import dataclasses
+import math
+from typing import Optional
+
+from albert_tf.errors import ConfigError
+
+STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
+STRATEGY_HELP = ("one_device: first GPU or the CPU; mirrored: all local GPUs; multi_worker_mirrored: "
+                 "workers from TF_CONFIG; tpu: --tpu.")
+MIXED_PRECISION = ("off", "bf16", "fp16")
+OPTIMIZERS = ("lamb", "adamw")
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """Everything the training loop needs; the field names are the command-line flag names.
+
+    The defaults are those of fine-tuning in the original scripts;
+    `for_pretraining()` gives the paper's pretraining recipe (ALBERT-base).
+    """
+
+    albert_config_file: str = ""
+    output_dir: str = ""
+    init_checkpoint: Optional[str] = None  # our checkpoint or an original Google/albert_zh one
+    init_from_group0: bool = False
+    # What to do.
+    do_train: bool = False
+    do_eval: bool = False
+    do_predict: bool = False
+    # Batches and optimisation.
+    train_batch_size: int = 32
+    eval_batch_size: int = 64
+    gradient_accumulation_steps: int = 1
+    optimizer: str = "adamw"
+    learning_rate: float = 1e-5
+    num_train_steps: int = 1000
+    num_warmup_steps: int = 100
+    poly_power: float = 1.0
+    weight_decay_rate: float = 0.01
+    adam_epsilon: float = 1e-6
+    bias_correction: bool = False
+    clip_norm: float = 1.0
+    seed: int = 12345
+    deterministic: bool = False
+    # Distribution and precision.
+    distribution_strategy: str = "one_device"
+    tpu: Optional[str] = None
+    mixed_precision: str = "off"
+    # Checkpoints, evaluation, logging, export.
+    save_checkpoints_steps: int = 1000
+    keep_checkpoint_max: int = 3
+    log_steps: int = 100
+    max_eval_steps: Optional[int] = None  # None: the whole evaluation split
+    eval_during_training: bool = True  # with do_eval: evaluate at every checkpoint and keep the best
+    export_saved_model: bool = True
+
+    @classmethod
+    def for_pretraining(cls, **overrides):
+        """The paper's ALBERT-base pretraining settings (Lan et al. 2019, section 4.1), then `overrides`."""
+        values = dict(do_train=True, train_batch_size=4096, optimizer="lamb", learning_rate=0.00176,
+                      num_train_steps=125000, num_warmup_steps=3125, keep_checkpoint_max=5,
+                      max_eval_steps=100, eval_during_training=False)
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def for_finetuning(cls, **overrides):
+        """The original fine-tuning defaults (AdamW, warmup then linear decay), then `overrides`."""
+        return cls(**overrides)
+
+    def validate(self):
+        """Returns self, or raises `ConfigError` listing every setting that cannot work."""
+        problems = []
+
+        def expect(condition, name, expected):
+            if not condition:
+                problems.append(f"{name}={getattr(self, name)!r}: expected {expected}")
+
+        expect(bool(self.albert_config_file), "albert_config_file", "the model's albert_config.json")
+        expect(bool(self.output_dir), "output_dir", "a folder for checkpoints, results and exports")
+        expect(self.do_train or self.do_eval or self.do_predict, "do_train",
+               "at least one of do_train, do_eval, do_predict to be set (nothing to do)")
+        for name in ("train_batch_size", "eval_batch_size", "gradient_accumulation_steps",
+                     "save_checkpoints_steps", "keep_checkpoint_max", "log_steps"):
+            expect(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an integer >= 1")
+        expect(self.num_train_steps >= 0, "num_train_steps", "an integer >= 0")
+        expect(self.num_warmup_steps >= 0, "num_warmup_steps", "an integer >= 0")
+        expect(self.max_eval_steps is None or self.max_eval_steps >= 1, "max_eval_steps", "None or >= 1")
+        if self.gradient_accumulation_steps >= 1:
+            expect(self.train_batch_size % self.gradient_accumulation_steps == 0, "train_batch_size",
+                   f"a multiple of gradient_accumulation_steps={self.gradient_accumulation_steps}")
+        expect(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
+        # NaN is let through: it is how the tests make a run diverge on purpose.
+        expect(not self.learning_rate < 0, "learning_rate", "a rate >= 0")
+        expect(self.clip_norm > 0 and math.isfinite(self.clip_norm), "clip_norm", "a finite norm > 0")
+        expect(self.adam_epsilon > 0, "adam_epsilon", "> 0")
+        expect(self.weight_decay_rate >= 0, "weight_decay_rate", ">= 0")
+        expect(self.distribution_strategy in STRATEGIES, "distribution_strategy", f"one of {STRATEGIES}")
+        expect(self.distribution_strategy != "tpu" or bool(self.tpu), "tpu",
+               "a TPU name or grpc:// address with distribution_strategy='tpu'")
+        expect(self.mixed_precision in MIXED_PRECISION, "mixed_precision", f"one of {MIXED_PRECISION}")
+        ConfigError.check(problems, "training settings")
+        return self
+
+    def setup_warnings(self):
+        """Settings that run but cannot train well (the loop logs them before starting)."""
+        warnings = []
+        if self.do_train and 0 < self.num_train_steps <= self.num_warmup_steps:
+            warnings.append(
+                f"num_warmup_steps={self.num_warmup_steps} >= num_train_steps={self.num_train_steps}: the "
+                "learning rate never reaches its peak and the run ends while still warming up; warm up "
+                "for about 10% of the steps")
+        if self.do_train and self.learning_rate == 0:
+            warnings.append("learning_rate=0: the weights will not change")
+        return warnings

@@ -1,0 +1,284 @@
+r"""The one training loop: pretraining and every fine-tuning task run through `run_training`.
+
+    from albert_tf.tasks.registry import create_task
+    from albert_tf.training.training_config import TrainingConfig
+    from albert_tf.training.training_loop import run_training
+
+    task = create_task("classifier", task_name="sst-2", data_dir="glue/SST-2",
+                       spm_model_file="30k-clean.model", max_seq_length=128)
+    run_training(task, TrainingConfig.for_finetuning(
+        albert_config_file="albert_base/albert_config.json", output_dir="runs/sst-2",
+        init_checkpoint="albert_base/model.ckpt-best", do_train=True, do_eval=True))
+
+What one run does, top to bottom:
+
+1. Seeds, determinism, the distribution strategy and the Keras dtype policy.
+2. The task prepares its data if it has to (the pretraining demo's corpus).
+3. The task's model and the optimizer (LAMB or AdamW with linear warmup and
+   polynomial decay; global-norm clipping) under the strategy's scope.
+4. Resume from the latest checkpoint in OUTPUT_DIR/checkpoints (model,
+   optimizer, step, loss scale; the data position follows from the step),
+   or else load `init_checkpoint`: an original Google/albert_zh checkpoint
+   (by name), an original-layout export, or one of our checkpoints.
+5. Train (`do_train`) for `num_train_steps`: every `log_steps` a line with
+   step, loss and metrics, learning rate, examples/s and ETA (and
+   TensorBoard summaries in OUTPUT_DIR/train); a live bar on a terminal.
+   Every `save_checkpoints_steps` a checkpoint, and with `do_eval` and
+   `eval_during_training` an evaluation (OUTPUT_DIR/eval) that keeps the
+   best weights of the task's primary metric in OUTPUT_DIR/best,
+   OUTPUT_DIR/export/model.ckpt-best (original layout) and
+   OUTPUT_DIR/best_eval.json. Inf/NaN stops the run with the step number
+   (under fp16 the step is skipped and the loss scale halves); nothing
+   non-finite is saved.
+6. Evaluate (`do_eval`) the best, else the last, weights:
+   OUTPUT_DIR/eval_results.txt, and TensorBoard. Warn when the run learned
+   nothing (loss not falling, one class predicted, no answers).
+7. Predict (`do_predict`): the task writes its files into OUTPUT_DIR.
+8. Export those weights in the original layout (OUTPUT_DIR/export, readable
+   by the TF1 code and `load_checkpoint`) and as a SavedModel with tensor
+   and raw-text signatures (OUTPUT_DIR/saved_model, `export_saved_model`).
+"""
+
+import json
+import os
+import time
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from albert_tf.albert_config import AlbertConfig
+from albert_tf.checkpoints.original_checkpoint import save_checkpoint
+from albert_tf.errors import ConfigError
+from albert_tf.export.serving_module import export_saved_model
+from albert_tf.optimization import create_optimizer
+from albert_tf.training.progress import Progress, format_seconds
+from albert_tf.training.runner_utils import create_strategy, load_initial_weights, worker_role, write_summaries
+from albert_tf.training.trainer import Trainer
+
+DTYPE_POLICIES = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfloat16"}
+
+
+def run_training(task, config):
+    """Runs the job `config` describes for `task`; returns [(description, path)] of its outputs."""
+    return TrainingLoop(task, config.validate()).run()
+
+
+class TrainingLoop:
+    """One job: see the module docstring for the order of events."""
+
+    def __init__(self, task, config):
+        self.task, self.config = task, config
+        keras.utils.set_random_seed(config.seed)
+        if config.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        self.strategy = create_strategy(config.distribution_strategy, config.tpu)
+        self.is_chief, task_id = worker_role(self.strategy)
+        replicas = self.strategy.num_replicas_in_sync * config.gradient_accumulation_steps
+        if config.train_batch_size % replicas:
+            raise ConfigError(
+                f"train_batch_size={config.train_batch_size}: expected a multiple of replicas "
+                f"({self.strategy.num_replicas_in_sync}) x gradient_accumulation_steps "
+                f"({config.gradient_accumulation_steps})")
+        os.makedirs(config.output_dir, exist_ok=True)
+        # Non-chief workers take part in every save but keep their files apart.
+        self.work_dir = config.output_dir if self.is_chief else os.path.join(config.output_dir, f"worker_{task_id}")
+        keras.mixed_precision.set_global_policy(DTYPE_POLICIES[config.mixed_precision])
+        self.albert_config = AlbertConfig.from_json_file(config.albert_config_file)
+        max_seq_length = task.config.max_seq_length
+        if max_seq_length > self.albert_config.max_position_embeddings:
+            raise ConfigError(
+                f"max_seq_length={max_seq_length}: expected at most max_position_embeddings="
+                f"{self.albert_config.max_position_embeddings} of {config.albert_config_file}; lower "
+                "max_seq_length")
+        self.outputs = task.prepare(self.albert_config, self.work_dir, self.is_chief, config.seed)
+        with self.strategy.scope():
+            self.model = task.build_model(self.albert_config)
+            optimizer = create_optimizer(
+                config.optimizer, learning_rate=config.learning_rate, num_train_steps=config.num_train_steps,
+                num_warmup_steps=config.num_warmup_steps, poly_power=config.poly_power,
+                weight_decay_rate=config.weight_decay_rate, epsilon=config.adam_epsilon,
+                bias_correction=config.bias_correction, gate_updates=True)
+        self.trainer = Trainer(self.model, task.objective, optimizer, self.strategy,
+                               config.gradient_accumulation_steps, config.mixed_precision, config.clip_norm)
+        self.checkpoint = tf.train.Checkpoint(**self.trainer.checkpoint_items())
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(self.work_dir, "checkpoints"),
+            max_to_keep=config.keep_checkpoint_max, checkpoint_name="ckpt")
+        self.best_dir = os.path.join(self.work_dir, "best")
+        self.best_file = os.path.join(self.work_dir, "best_eval.json")
+        self.writers = {}
+
+    # --- pieces -------------------------------------------------------------------------------
+
+    @property
+    def step(self):
+        return int(self.trainer.step.numpy())
+
+    def writer(self, name):
+        if not self.is_chief:
+            return None
+        if name not in self.writers:
+            self.writers[name] = tf.summary.create_file_writer(os.path.join(self.work_dir, name))
+        return self.writers[name]
+
+    def dataset(self, split, is_training, skip_batches=0):
+        batch_size = self.config.train_batch_size if is_training else self.config.eval_batch_size
+        return self.strategy.distribute_datasets_from_function(
+            lambda context: self.task.dataset(split, batch_size, is_training, context, self.config.seed,
+                                              skip_batches))
+
+    def restore_or_initialise(self):
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            logging.info("resumed from %s at step %d", self.manager.latest_checkpoint, self.step)
+        elif self.config.init_checkpoint:
+            load_initial_weights(self.model, self.config.init_checkpoint, self.config.init_from_group0,
+                                 strict=self.task.strict_init)
+        elif self.task.expects_init_checkpoint:
+            logging.warning("no init_checkpoint: training %s from randomly initialised weights", self.task.name)
+
+    def evaluate(self, split):
+        """(metrics, predictions or None) of the current weights on `split`."""
+        return self.task.score(split, self.trainer, self.dataset(split, is_training=False),
+                               self.config.max_eval_steps)
+
+    def best(self):
+        if os.path.exists(self.best_file):
+            with open(self.best_file) as f:
+                return json.load(f)
+        return None
+
+    def keep_if_best(self, metrics):
+        best, metric = self.best(), self.task.primary_metric
+        if best is not None and best["metrics"][metric] >= metrics[metric]:
+            return False
+        tf.train.Checkpoint(model=self.model).write(os.path.join(self.best_dir, "model"))
+        save_checkpoint(self.model, os.path.join(self.work_dir, "export", "model.ckpt-best"), global_step=self.step)
+        with open(self.best_file + ".tmp", "w") as f:
+            json.dump({"step": self.step, "metrics": metrics}, f, indent=2, sort_keys=True)
+        os.replace(self.best_file + ".tmp", self.best_file)  # the record follows the weights it describes
+        return True
+
+    def use_best_weights(self):
+        """Loads the best weights if some were kept; returns the step they are from."""
+        best = self.best()
+        if best is None:
+            return self.step
+        tf.train.Checkpoint(model=self.model).read(os.path.join(self.best_dir, "model")).expect_partial() \
+            .assert_existing_objects_matched()
+        logging.info("using the best weights, from step %d (%s %.4f)", best["step"], self.task.primary_metric,
+                     best["metrics"][self.task.primary_metric])
+        return best["step"]
+
+    def save(self):
+        if not all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in self.model.trainable_variables):
+            raise FloatingPointError(
+                f"step {self.step}: the weights became Inf/NaN; not saving. The last checkpoint is "
+                f"{self.manager.latest_checkpoint}. Lower --learning_rate or resume from it.")
+        logging.info("saved %s", self.manager.save(checkpoint_number=self.step))
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def train(self, progress):
+        config, start_step = self.config, self.step
+        total = config.num_train_steps
+        if start_step >= total:
+            logging.info("already trained %d steps", start_step)
+            return
+        iterator = iter(self.dataset("train", is_training=True, skip_batches=start_step))
+        schedule = self.trainer.optimizer.learning_rate_schedule
+        evaluate_at_checkpoints = config.do_eval and config.eval_during_training and self.task.eval_splits
+        fp16 = config.mixed_precision == "fp16"
+        window, window_steps, losses = None, 0, []
+        window_start = run_start = time.perf_counter()
+        for step in range(start_step + 1, total + 1):
+            sums, finite = self.trainer.train_step(iterator)
+            if not bool(finite) and not fp16:
+                raise FloatingPointError(
+                    f"step {step}: the loss or gradients are Inf/NaN; the update was skipped. The last checkpoint "
+                    f"is {self.manager.latest_checkpoint or 'none'}. Lower --learning_rate, check the data, or "
+                    "resume from the last checkpoint.")
+            window = sums if window is None else {k: window[k] + sums[k] for k in window}
+            window_steps += 1
+            progress.update()
+            if step % config.log_steps == 0 or step == total:
+                now = time.perf_counter()
+                metrics = {k: float(v) for k, v in self.trainer.objective.metrics(window).items()}
+                losses.append(metrics["loss"])
+                examples_per_s = window_steps * config.train_batch_size / (now - window_start)
+                eta = (now - run_start) / (step - start_step) * (total - step)
+                lr = float(schedule(step - 1))  # the rate of this window's last update
+                scaling = (f"  skipped steps {int(self.trainer.skipped_steps.numpy())}, loss scale "
+                           f"{float(self.trainer.loss_scale.numpy()):.0f}" if fp16 else "")
+                progress.write(logging.info, "step %d/%d  %s  lr %.3g  %.1f examples/s  ETA %s%s", step, total,
+                               "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()), lr, examples_per_s,
+                               format_seconds(eta), scaling)
+                progress.update(0, loss=metrics["loss"])
+                write_summaries(self.writer("train"), step, {
+                    **metrics, "learning_rate": lr, "examples_per_second": examples_per_s,
+                    "skipped_steps": float(self.trainer.skipped_steps.numpy())})
+                window, window_steps, window_start = None, 0, now
+            if step % config.save_checkpoints_steps == 0 or step == total:
+                progress.write(self.save)
+                if evaluate_at_checkpoints:
+                    metrics, _ = self.evaluate(self.task.eval_splits[0])
+                    improved = self.task.primary_metric is not None and self.keep_if_best(metrics)
+                    write_summaries(self.writer("eval"), step, metrics)
+                    progress.write(logging.info, "eval at step %d: %s%s", step, json.dumps(metrics, sort_keys=True),
+                                   "  (best so far)" if improved else "")
+        if len(losses) >= 2 and not losses[-1] < losses[0]:
+            logging.warning("the training loss did not fall (%.4f in the first logged window, %.4f in the last): "
+                            "the model is learning nothing; check the learning rate, the warmup and the data",
+                            losses[0], losses[-1])
+
+    def run(self):
+        config, task = self.config, self.task
+        for warning in config.setup_warnings():
+            logging.warning("%s", warning)
+        self.restore_or_initialise()
+        if config.do_train:
+            with Progress(config.num_train_steps, self.step, "step", task.name) as progress:
+                self.train(progress)
+        step = self.use_best_weights()
+        outputs = list(self.outputs)
+        if config.do_eval:
+            outputs.append(self.final_evaluation(step))
+        if config.do_predict:
+            for split in task.prediction_splits:
+                predictions = self.trainer.predict(self.dataset(split, is_training=False))
+                outputs.extend(("predictions", path) for path in task.write_predictions(split, predictions,
+                                                                                          self.work_dir))
+        best_export = os.path.join(self.work_dir, "export", "model.ckpt-best")
+        if not (config.do_eval and os.path.exists(best_export + ".index")):
+            best_export = os.path.join(self.work_dir, "export", f"model.ckpt-{step}")
+            save_checkpoint(self.model, best_export, global_step=step)
+        outputs.insert(0, ("checkpoints (resume, --init_checkpoint)", os.path.join(self.work_dir, "checkpoints")))
+        outputs.insert(1, ("original-layout export (load_checkpoint, TF1 code)", best_export))
+        module = task.serving_module(self.model) if config.export_saved_model and self.is_chief else None
+        if module is not None:
+            path = os.path.join(self.work_dir, "saved_model")
+            names = export_saved_model(module, path)
+            outputs.append((f"SavedModel (signatures {', '.join(names)}; needs tensorflow + tensorflow-text)", path))
+        if config.do_train:
+            outputs.append(("TensorBoard", f"tensorboard --logdir {self.work_dir}"))
+        print(f"\nOutputs in {os.path.abspath(config.output_dir)}")
+        for description, path in outputs:
+            print(f"  {description}: {path}")
+        return outputs
+
+    def final_evaluation(self, step):
+        metrics, predictions = self.evaluate(self.task.eval_splits[0])
+        for warning in self.task.learning_warnings(self.task.eval_splits[0], predictions, metrics):
+            logging.warning("%s", warning)
+        for split in self.task.eval_splits[1:]:
+            metrics.update({f"{split}_{k}": v for k, v in self.evaluate(split)[0].items()})
+        write_summaries(self.writer("eval"), step, metrics)
+        path = os.path.join(self.work_dir, "eval_results.txt")
+        with open(path, "w") as f:
+            for key in sorted(metrics):
+                f.write(f"{key} = {metrics[key]}\n")
+            f.write(f"global_step = {step}\n")
+        logging.info("eval (step %d): %s", step, json.dumps(metrics, sort_keys=True))
+        shown = "  ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())[:4])
+        return (f"eval ({shown})", path)

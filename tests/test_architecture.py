@@ -1,0 +1,130 @@
+"""The layout rules: flags only in albert_tf/cli, no import cycles, every flagfile accepted, light CLIs."""
+
+import ast
+import glob
+import os
+import re
+import sys
+
+import pytest
+
+from conftest import REPO
+import processes
+
+PACKAGE = os.path.join(REPO, "albert_tf")
+
+
+def package_modules():
+    """{module name: path} of every module in albert_tf."""
+    modules = {}
+    for path in glob.glob(os.path.join(PACKAGE, "**", "*.py"), recursive=True):
+        parts = os.path.relpath(path, REPO)[:-3].split(os.sep)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def imports(path, modules):
+    """(module-level, function-level) albert_tf modules `path` imports."""
+    top, nested = set(), set()
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    function_nodes = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                      for n in ast.walk(f)}
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            # `from package import submodule` depends on the submodule (and the package).
+            targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found = {t for t in targets if t in modules}
+        (nested if id(node) in function_nodes else top).update(found)
+    return top, nested
+
+
+def test_flags_only_in_the_cli_package():
+    offenders = []
+    for name, path in package_modules().items():
+        if name.startswith("albert_tf.cli"):
+            continue
+        text = open(path, encoding="utf-8").read()
+        if re.search(r"absl\.flags|from absl import .*\bflags\b|\bFLAGS\b", text):
+            offenders.append(name)
+    assert offenders == []
+
+
+def test_no_import_cycles_and_no_hidden_imports():
+    modules = package_modules()
+    graph, nested = {}, {}
+    for name, path in modules.items():
+        graph[name], nested[name] = imports(path, modules)
+    # Function-level imports of the package are allowed only where a command starts TensorFlow
+    # quietly first (albert_tf/cli); anywhere else they would hide a cycle.
+    assert {name: sorted(found) for name, found in nested.items()
+            if found and not name.startswith("albert_tf.cli")} == {}
+    state, cycle = {}, []
+
+    def visit(node, stack):
+        state[node] = "open"
+        for child in sorted(graph[node]):
+            if state.get(child) == "open":
+                cycle.extend(stack[stack.index(child):] + [child] if child in stack else [node, child])
+                return True
+            if child not in state and visit(child, stack + [child]):
+                return True
+        state[node] = "done"
+        return False
+
+    for name in sorted(graph):
+        if name not in state and visit(name, [name]):
+            break
+    assert cycle == []
+
+
+def run_python(code, timeout=120):
+    return processes.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def test_commands_start_without_tensorflow_and_help_exits_zero():
+    modules = ["pretrain", "classifier", "squad", "race", "create_pretraining_data", "train_sentencepiece",
+               "export_savedmodel", "convert_checkpoint"]
+    for module in modules:
+        result = run_python(f"import sys; import albert_tf.cli.{module}; "
+                            "assert 'tensorflow' not in sys.modules, sorted(sys.modules)")
+        assert result.returncode == 0, (module, result.stderr[-2000:])
+    for script in ("run_pretraining.py", "run_classifier.py", "run_squad.py", "run_race.py"):
+        result = processes.run([sys.executable, script, "--helpfull"], capture_output=True, text=True,
+                                timeout=60, cwd=REPO)
+        assert result.returncode == 0 and "--output_dir" in result.stdout, (script, result.stderr[-2000:])
+
+
+# Which command each shipped flagfile belongs to, and what a user adds on the command line.
+FINETUNING_EXTRAS = ["--albert_config_file=cfg.json", "--output_dir=out", "--spm_model_file=spm.model"]
+FLAGFILE_COMMANDS = {
+    "pretrain": (["albert_*.flags", "demo.flags"], ["--input_file=data/*.tfrecord", "--output_dir=out"]),
+    "classifier": (["glue/*.flags", "lcqmc.flags", "afqmc.flags"], FINETUNING_EXTRAS + ["--data_dir=data"]),
+    "squad": (["squad_*.flags"], FINETUNING_EXTRAS + ["--train_file=t.json", "--predict_file=p.json"]),
+    "race": (["race.flags"], FINETUNING_EXTRAS + ["--data_dir=RACE"]),
+}
+
+
+@pytest.mark.parametrize("command", sorted(FLAGFILE_COMMANDS))
+def test_every_flagfile_is_accepted_by_its_command(command):
+    patterns, extras = FLAGFILE_COMMANDS[command]
+    files = sorted(f for p in patterns for f in glob.glob(os.path.join(REPO, "flags", p)))
+    assert files, patterns
+    code = f"""
+import json
+from albert_tf.cli import {command} as cli
+for path in {files!r}:
+    cli.FLAGS.unparse_flags()
+    cli.FLAGS(["cli", "--flagfile=" + path] + {extras!r})
+    task, training = cli.configs_from_flags()
+    print(json.dumps({{"file": path, "steps": training.num_train_steps, "seq": task.max_seq_length,
+                      "lr": training.learning_rate}}))
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr[-3000:]
+    parsed = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(parsed) == len(files)
