@@ -149,6 +149,29 @@ class AlbertConfig:
             raise ValueError("Invalid ALBERT config: " + "; ".join(problems))
 
     # ----------------------------------------------------------------- queries
+    # What the variant changes in the network, decided here once: the models read these
+    # properties and never the variant string (checkpoint names per variant are checkpoints/').
+
+    @property
+    def word_projection_size(self):
+        """bright: word embeddings are projected E -> H inside the embedding layer; google: None."""
+        return self.hidden_size if self.variant == "bright" else None
+
+    @property
+    def has_embedding_projection(self):
+        """google: one E -> H dense after the embedding LayerNorm, when E != H."""
+        return self.variant == "google" and self.embedding_size != self.hidden_size
+
+    @property
+    def mlm_transform_size(self):
+        """Width of the MLM head's transform: E (google) or H (bright)."""
+        return self.hidden_size if self.variant == "bright" else self.embedding_size
+
+    @property
+    def normalize_first(self):
+        """Pre-LayerNorm blocks (brightmart's xxlarge) instead of the original post-LN."""
+        return self.ln_type == "preln"
+
     @property
     def attention_head_size(self):
         return self.hidden_size // self.num_attention_heads

@@ -165,10 +165,11 @@ def test_demo_flags_short_run(tmp_path):
 def test_demo_main_command_learns(tmp_path):
     """The README's main command, as shipped (about 5 minutes on 2 cores)."""
     out = tmp_path / "demo"
-    start = time.time()
     result = run([sys.executable, RUNNER, "--flagfile=" + os.path.join(REPO, "flags/demo.flags"),
-                  f"--output_dir={out}"], timeout=900)
+                  f"--output_dir={out}"], timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert time.time() - start < 600
+    # Only our own lines: nothing from TensorFlow's C++ runtime or deprecation machinery.
+    for noise in ("cuInit", "oneDNN", "cpu_feature_guard", "deprecat", "Sharding callback", "absl::InitializeLog"):
+        assert noise not in result.stderr, noise
     metrics = dict(line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines())
     assert float(metrics["masked_lm_accuracy"]) > 0.15

@@ -74,9 +74,6 @@ def start_tensorflow():
     for category in (DeprecationWarning, FutureWarning, PendingDeprecationWarning):
         warnings.filterwarnings("ignore", category=category)
     std_logging.getLogger("tensorflow").setLevel(std_logging.ERROR)
-    handler = logging.get_absl_handler()
-    handler.setFormatter(_LineFormatter())
-    handler.addFilter(_OwnLinesFilter())
     # The C++ runtime writes some banners (oneDNN, CUDA drivers) while loading, before it reads its
     # log level. Devices are not touched here: multi-worker strategies must configure them first.
     with _stderr_to_file():
@@ -100,6 +97,10 @@ def run(main, argv=None):
     argv = list(sys.argv if argv is None else argv)
 
     def guarded(args):
+        if not verbose():
+            handler = logging.get_absl_handler()
+            handler.setFormatter(_LineFormatter())
+            handler.addFilter(_OwnLinesFilter())
         try:
             return main(args)
         except USER_ERRORS as error:

@@ -24,17 +24,11 @@ Chinese (albert_zh) with whole-word masking from jieba:
 
 import os
 
-from absl import app, flags, logging
+from absl import flags, logging
 
-from albert_tf.cli import console
-
-
-from albert_tf.data.create_pretraining_data import (
-    create_pretraining_data,
-    load_word_segmenter,
-)
-from albert_tf.data.file_patterns import expand_file_patterns
-from albert_tf.data.pretraining_instances import InstanceOptions
+from albert_tf.cli import console, flag_groups
+from albert_tf.data.create_pretraining_data import create_from_config
+from albert_tf.data.data_creation_config import DataCreationConfig
 
 FLAGS = flags.FLAGS
 
@@ -44,9 +38,7 @@ flags.DEFINE_string(
     "Output TFRecord file, or comma-separated files (instances go round-robin). With "
     "--num_output_shards > 1, a single path is a prefix: PREFIX-00000-of-00016, ...")
 flags.DEFINE_integer("num_output_shards", 1, "Number of output files made from a single --output_file.")
-flags.DEFINE_string("spm_model_file", None, "SentencePiece model (English ALBERT).")
-flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt (Chinese ALBERT); used without --spm_model_file.")
-flags.DEFINE_bool("do_lower_case", True, "Lower-case (and strip accents from) the text.")
+flag_groups.define_vocabulary_flags()
 flags.DEFINE_integer("max_seq_length", 512, "Tokens per instance, including [CLS] and two [SEP].")
 flags.DEFINE_integer("max_predictions_per_seq", 20, "Most masked tokens per instance.")
 flags.DEFINE_float("masked_lm_prob", 0.15, "Fraction of tokens to mask (before the cap above).")
@@ -68,44 +60,10 @@ flags.DEFINE_string(
 flags.DEFINE_integer("num_workers", os.cpu_count() or 1, "Worker processes (the output does not depend on it).")
 
 
-def output_paths(output_file, num_output_shards):
-    paths = [p for p in output_file.split(",") if p]
-    if num_output_shards > 1:
-        if len(paths) != 1:
-            raise ValueError("--num_output_shards needs a single --output_file prefix")
-        paths = [f"{paths[0]}-{i:05d}-of-{num_output_shards:05d}" for i in range(num_output_shards)]
-    return paths
-
-
 def main(argv):
     del argv
-    if not FLAGS.spm_model_file and not FLAGS.vocab_file:
-        raise app.UsageError("set --spm_model_file (SentencePiece) or --vocab_file (WordPiece)")
-    input_files = expand_file_patterns(FLAGS.input_file)
-    outputs = output_paths(FLAGS.output_file, FLAGS.num_output_shards)
-    for path in outputs:
-        directory = os.path.dirname(path)
-        if directory and "://" not in path:
-            os.makedirs(directory, exist_ok=True)
-    options = InstanceOptions(
-        max_seq_length=FLAGS.max_seq_length,
-        max_predictions_per_seq=FLAGS.max_predictions_per_seq,
-        masked_lm_prob=FLAGS.masked_lm_prob,
-        short_seq_prob=FLAGS.short_seq_prob,
-        ngram=FLAGS.ngram,
-        favor_shorter_ngram=FLAGS.favor_shorter_ngram,
-        do_whole_word_mask=FLAGS.do_whole_word_mask,
-        random_next_sentence=FLAGS.random_next_sentence,
-        dynamic_masking=FLAGS.dynamic_masking,
-    )
-    logging.info("reading %d file(s), writing %d file(s), %d worker(s)",
-                 len(input_files), len(outputs), FLAGS.num_workers)
-    summary = create_pretraining_data(
-        input_files, outputs,
-        spm_model_file=FLAGS.spm_model_file, vocab_file=FLAGS.vocab_file,
-        do_lower_case=FLAGS.do_lower_case, options=options, dupe_factor=FLAGS.dupe_factor,
-        random_seed=FLAGS.random_seed, num_workers=FLAGS.num_workers,
-        word_segmenter=load_word_segmenter(FLAGS.word_segmenter), log=logging.info)
+    config = flag_groups.config_from_flags(DataCreationConfig()).validate()
+    summary, outputs = create_from_config(config, log=logging.info)
     for line in summary.lines():
         logging.info(line)
     for path in outputs:
@@ -114,7 +72,6 @@ def main(argv):
 
 def run():
     """The `albert-create-pretraining-data` command."""
-    flags.mark_flags_as_required(["input_file", "output_file"])
     console.run(main)
 
 

@@ -24,6 +24,7 @@ import dataclasses
 import importlib
 import itertools
 import multiprocessing
+import os
 import random
 import time
 
@@ -36,6 +37,8 @@ from albert_tf.data.pretraining_instances import (
     TokenizedCorpus,
     batch_features,
 )
+from albert_tf.data.data_creation_config import DataCreationConfig  # noqa: F401  (create_from_config)
+from albert_tf.data.file_patterns import expand_file_patterns
 from albert_tf.data.tfrecord_writer import TFRecordWriter, frame_records, serialize_examples
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.text_normalization import is_cjk_character
@@ -389,3 +392,21 @@ def create_pretraining_data(input_files, output_files, *, spm_model_file=None, v
         input_files=list(input_files), output_files=list(output_files), empty_files=empty_files,
         documents=corpus.num_documents, one_sentence_documents=int((sentences_per_document == 1).sum()),
         tokenize=token_stats, instances=stats, seconds=time.time() - started)
+
+
+def create_from_config(config, log=print):
+    """Runs `create_pretraining_data` as a `DataCreationConfig` describes; returns (summary, output paths)."""
+    config.validate()
+    input_files = expand_file_patterns(config.input_file)
+    outputs = config.output_paths()
+    for path in outputs:
+        directory = os.path.dirname(path)
+        if directory and "://" not in path:
+            os.makedirs(directory, exist_ok=True)
+    log(f"reading {len(input_files)} file(s), writing {len(outputs)} file(s), {config.num_workers} worker(s)")
+    summary = create_pretraining_data(
+        input_files, outputs, spm_model_file=config.spm_model_file, vocab_file=config.vocab_file,
+        do_lower_case=config.do_lower_case, options=config.instance_options(), dupe_factor=config.dupe_factor,
+        random_seed=config.random_seed, num_workers=config.num_workers,
+        word_segmenter=load_word_segmenter(config.word_segmenter), log=log)
+    return summary, outputs

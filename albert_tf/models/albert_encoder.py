@@ -51,8 +51,6 @@ class AlbertEncoder(keras.Model):
     def __init__(self, config, output_all_layers=False, dtype=None, **kwargs):
         if isinstance(config, dict):
             config = AlbertConfig.from_dict(config)
-        bright = config.variant == "bright"
-
         # === Layers ===
         embedding = AlbertEmbedding(
             vocab_size=config.vocab_size,
@@ -61,12 +59,12 @@ class AlbertEncoder(keras.Model):
             max_position_embeddings=config.max_position_embeddings,
             dropout_rate=config.hidden_dropout_prob,
             initializer_range=config.initializer_range,
-            word_projection_size=config.hidden_size if bright else None,
+            word_projection_size=config.word_projection_size,
             dtype=dtype,
             name="embeddings",
         )
         embedding_projection = None
-        if not bright and config.embedding_size != config.hidden_size:
+        if config.has_embedding_projection:
             embedding_projection = keras.layers.Dense(
                 config.hidden_size,
                 kernel_initializer=_kernel_init(config),
@@ -83,7 +81,7 @@ class AlbertEncoder(keras.Model):
                     hidden_dropout_rate=config.hidden_dropout_prob,
                     attention_dropout_rate=config.attention_probs_dropout_prob,
                     initializer_range=config.initializer_range,
-                    normalize_first=config.ln_type == "preln",
+                    normalize_first=config.normalize_first,
                     dtype=dtype,
                     name=f"group_{g}_inner_{k}",
                 )

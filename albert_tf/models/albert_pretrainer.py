@@ -43,9 +43,7 @@ class AlbertPretrainer(keras.Model):
         encoder = AlbertEncoder(config, dtype=dtype, name="encoder")
         masked_lm_head = MaskedLMHead(
             encoder.embedding,
-            transform_size=(
-                config.hidden_size if config.variant == "bright" else config.embedding_size
-            ),
+            transform_size=config.mlm_transform_size,
             hidden_act=config.hidden_act,
             initializer_range=config.initializer_range,
             dtype=dtype,

@@ -82,7 +82,8 @@ class TrainingLoop:
                 f"({config.gradient_accumulation_steps})")
         os.makedirs(config.output_dir, exist_ok=True)
         # Non-chief workers take part in every save but keep their files apart.
-        self.work_dir = config.output_dir if self.is_chief else os.path.join(config.output_dir, f"worker_{task_id}")
+        output_dir = os.path.abspath(config.output_dir)
+        self.work_dir = output_dir if self.is_chief else os.path.join(output_dir, f"worker_{task_id}")
         keras.mixed_precision.set_global_policy(DTYPE_POLICIES[config.mixed_precision])
         self.albert_config = AlbertConfig.from_json_file(config.albert_config_file)
         max_seq_length = task.config.max_seq_length

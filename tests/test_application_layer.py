@@ -1,0 +1,127 @@
+"""The application layer from Python: checked configs, the one loop without flags, learned-nothing warnings."""
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+from absl import flags
+
+import processes
+from albert_tf import AlbertConfig
+from albert_tf.checkpoints.conversion_config import ConversionConfig
+from albert_tf.data.data_creation_config import DataCreationConfig
+from albert_tf.errors import ConfigError
+from albert_tf.export.export_config import ExportConfig
+from albert_tf.tasks.classifier_config import ClassifierConfig
+from albert_tf.tasks.pretraining_config import PretrainingConfig
+from albert_tf.tasks.race_config import RaceConfig
+from albert_tf.tasks.registry import TASKS, create_task
+from albert_tf.tasks.squad_config import SquadConfig
+from albert_tf.training.training_config import TrainingConfig
+from albert_tf.training.training_loop import run_training
+from conftest import REPO
+
+GERMAN_SPM = "sentencepiece/albert_de_privately/30k-clean.model"
+
+
+def problems_of(config):
+    with pytest.raises(ConfigError) as raised:
+        config.validate()
+    return str(raised.value)
+
+
+def test_training_config_lists_every_problem_with_its_value():
+    message = problems_of(TrainingConfig(train_batch_size=0, optimizer="sgd", num_train_steps=-1,
+                                         distribution_strategy="tpu", mixed_precision="fp8"))
+    for expected in ("albert_config_file=''", "output_dir=''", "nothing to do", "train_batch_size=0",
+                     "optimizer='sgd'", "num_train_steps=-1", "tpu=None", "mixed_precision='fp8'"):
+        assert expected in message, expected
+    config = TrainingConfig.for_pretraining(albert_config_file="c.json", output_dir="out").validate()
+    assert (config.train_batch_size, config.optimizer, config.learning_rate) == (4096, "lamb", 0.00176)
+    assert TrainingConfig.for_finetuning(albert_config_file="c", output_dir="o", do_train=True,
+                                         num_train_steps=10, num_warmup_steps=10).setup_warnings()
+    with pytest.raises(ConfigError, match="train_batch_size=30: expected a multiple of gradient"):
+        TrainingConfig(albert_config_file="c", output_dir="o", do_train=True, train_batch_size=30,
+                       gradient_accumulation_steps=4).validate()
+
+
+@pytest.mark.parametrize("config, expected", [
+    (ClassifierConfig(task_name="sst-2"), ["spm_model_file/vocab_file", "needs data_dir"]),
+    (ClassifierConfig(task_name="sst3", spm_model_file="m"), ["task_name='sst3'"]),
+    (ClassifierConfig(task_name="generic", vocab_file="v"), ["needs train_file and/or dev_file"]),
+    (SquadConfig(spm_model_file="m", max_seq_length=64, max_query_length=64), ["max_query_length=64"]),
+    (RaceConfig(spm_model_file="m", levels=("low",)), ["data_dir is not set", "levels=['low']"]),
+    (PretrainingConfig(dynamic_masking=True), ["input_file is not set", "dynamic_masking needs"]),
+    (ExportConfig(model_type="tagger"), ["model_type='tagger'", "checkpoint is not set"]),
+    (DataCreationConfig(input_file="a.txt", output_file="a,b", num_output_shards=2, spm_model_file="m"),
+     ["needs a single output_file prefix"]),
+    (ConversionConfig(), ["exactly one of", "nothing to write"]),
+])
+def test_task_and_job_configs_name_what_is_wrong(config, expected):
+    message = problems_of(config)
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_registry_builds_every_task_from_settings(shared_data):
+    spm = os.path.join(shared_data, GERMAN_SPM)
+    assert sorted(TASKS) == ["classifier", "pretraining", "race", "squad"]
+    task = create_task("classifier", task_name="sst-2", data_dir="glue", spm_model_file=spm)
+    assert task.name == "SST-2" and task.primary_metric == "accuracy" and task.export_type == "classifier"
+    assert create_task("squad", spm_model_file=spm, version_2_with_negative=True).primary_metric == "f1"
+    assert create_task("race", data_dir="RACE", spm_model_file=spm).num_choices == 4
+    assert create_task("pretraining", input_file="x.tfrecord").eval_splits == ("eval",)
+    with pytest.raises(ValueError, match="task 'ner'"):
+        create_task("ner")
+
+
+def test_classifier_warns_when_every_example_gets_one_label(shared_data):
+    task = create_task("classifier", task_name="sst-2", data_dir=os.path.join(shared_data, "glue", "SST-2"),
+                       spm_model_file=os.path.join(shared_data, GERMAN_SPM), max_seq_length=64)
+    count = len(task.features("dev")["label_ids"])
+    constant = {"logits": np.tile([[2.0, -1.0]], (count, 1))}
+    (warning,) = task.learning_warnings("dev", constant, {})
+    labels = np.asarray(task.features("dev")["label_ids"])
+    majority = max(np.mean(labels == 0), np.mean(labels == 1))
+    assert "label '0'" in warning and f"{majority:.4f}" in warning
+    varied = {"logits": np.stack([labels, 1 - labels], 1).astype(np.float32)}
+    assert task.learning_warnings("dev", varied, {}) == []
+
+
+def test_the_loop_runs_from_python_without_flags(shared_data, tmp_path):
+    """A tiny classifier: train, evaluate every checkpoint keeping the best, predict, export; no absl flags."""
+    config_file = tmp_path / "albert_config.json"
+    AlbertConfig(vocab_size=30000, embedding_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                 intermediate_size=32, max_position_embeddings=64).to_json_file(str(config_file))
+    sst = os.path.join(shared_data, "glue", "SST-2", "dev.tsv")
+    with open(sst, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    for name, part in (("train.tsv", lines[:97]), ("dev.tsv", lines[:1] + lines[97:161])):
+        (tmp_path / name).write_text("\n".join(part) + "\n", encoding="utf-8")
+    task = create_task("classifier", task_name="generic", train_file=str(tmp_path / "train.tsv"),
+                       dev_file=str(tmp_path / "dev.tsv"), test_file=str(tmp_path / "dev.tsv"), label_list="0,1",
+                       spm_model_file=os.path.join(shared_data, GERMAN_SPM), max_seq_length=64)
+    out = tmp_path / "run"
+    outputs = run_training(task, TrainingConfig.for_finetuning(
+        albert_config_file=str(config_file), output_dir=str(out), do_train=True, do_eval=True, do_predict=True,
+        train_batch_size=8, learning_rate=1e-3, num_train_steps=4, num_warmup_steps=1, save_checkpoints_steps=2,
+        log_steps=2, export_saved_model=False))
+    assert not flags.FLAGS.is_parsed()
+    described = dict(outputs)
+    assert described["original-layout export (load_checkpoint, TF1 code)"].endswith("model.ckpt-best")
+    best = json.loads((out / "best_eval.json").read_text())
+    results = dict(line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines())
+    assert best["step"] in (2, 4) and int(results["global_step"]) == best["step"]
+    assert float(results["accuracy"]) == pytest.approx(best["metrics"]["accuracy"])  # the same weights scored again
+    predictions = (out / "generic_test_predictions.tsv").read_text().splitlines()
+    assert len(predictions) == 1 + 64 and (out / "train").is_dir() and (out / "eval").is_dir()
+
+
+def test_a_bad_setting_is_one_line_without_a_traceback(tmp_path):
+    result = processes.run([sys.executable, os.path.join(REPO, "run_classifier.py"), "--task_name=sst-2",
+                            "--albert_config_file=missing.json", f"--output_dir={tmp_path}"], timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and result.stderr.startswith("error: invalid classifier settings")
+    assert "needs data_dir" in result.stderr and "spm_model_file/vocab_file" in result.stderr
