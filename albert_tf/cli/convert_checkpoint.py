@@ -22,8 +22,7 @@ from albert_tf.checkpoints.conversion_config import ConversionConfig
 from albert_tf.cli import console, flag_groups
 
 flags.DEFINE_string("input_checkpoint", None, "Original-layout checkpoint: prefix, .index file or directory.")
-flags.DEFINE_string("albert_config_file", None,
-                    "albert_config.json of --input_checkpoint (default: the one beside it).")
+flag_groups.define_config_flag("albert_config.json of --input_checkpoint (default: the one beside it).")
 flags.DEFINE_string("preset", None, "AlbertConfig preset name instead of a config file.")
 flags.DEFINE_bool("init_from_group0", False, "Initialise every group from group_0 of --input_checkpoint.")
 flags.DEFINE_string("input_keras_hub_preset", None, "Directory of a keras-hub AlbertBackbone preset (read offline).")

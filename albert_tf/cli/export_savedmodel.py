@@ -33,7 +33,7 @@ from albert_tf.export.export_config import MODEL_TYPES, ExportConfig
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model_type", "encoder", MODEL_TYPES, "What to export.")
-flags.DEFINE_string("albert_config_file", None, "albert_config.json of the model.")
+flag_groups.define_config_flag()
 flags.DEFINE_string("checkpoint", None, "Weights: an original-layout checkpoint or one of ours.")
 flag_groups.define_vocabulary_flags("SentencePiece model (English models).")
 flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")

@@ -16,8 +16,12 @@ from albert_tf.training.training_config import (MIXED_PRECISION, OPTIMIZERS, STR
 FLAGS = flags.FLAGS
 
 
+def define_config_flag(help_text="albert_config.json of the model."):
+    flags.DEFINE_string("albert_config_file", None, help_text)
+
+
 def define_model_flags(init_help):
-    flags.DEFINE_string("albert_config_file", None, "albert_config.json of the model.")
+    define_config_flag()
     flags.DEFINE_string("init_checkpoint", None, init_help)
     flags.DEFINE_bool("init_from_group0", False, "With an original --init_checkpoint: every layer group "
                       "starts from group_0.")
