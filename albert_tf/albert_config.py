@@ -5,6 +5,8 @@ import dataclasses
 import json
 import os
 
+from albert_tf.outputs.atomic_files import atomic_open
+
 # Activation names the original `modeling.get_activation` accepts.
 ACTIVATIONS = ("gelu", "relu", "tanh", "linear")
 
@@ -243,7 +245,7 @@ class AlbertConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def to_json_file(self, path):
-        with open(path, "w", encoding="utf-8") as f:
+        with atomic_open(path, "w", encoding="utf-8") as f:
             f.write(self.to_json_string())
 
     # ---------------------------------------------------------------- presets

@@ -9,7 +9,6 @@ import pytest
 from absl import flags
 
 import processes
-from albert_tf import AlbertConfig
 from albert_tf.checkpoints.conversion_config import ConversionConfig
 from albert_tf.data.data_creation_config import DataCreationConfig
 from albert_tf.errors import ConfigError
@@ -22,6 +21,7 @@ from albert_tf.tasks.squad_config import SquadConfig
 from albert_tf.training.training_config import TrainingConfig
 from albert_tf.training.training_loop import run_training
 from conftest import REPO
+from tiny_runs import tiny_classifier_job
 
 GERMAN_SPM = "sentencepiece/albert_de_privately/30k-clean.model"
 
@@ -42,6 +42,8 @@ def test_training_config_lists_every_problem_with_its_value():
     assert (config.train_batch_size, config.optimizer, config.learning_rate) == (4096, "lamb", 0.00176)
     assert TrainingConfig.for_finetuning(albert_config_file="c", output_dir="o", do_train=True,
                                          num_train_steps=10, num_warmup_steps=10).setup_warnings()
+    with pytest.raises(ConfigError, match="num_train_steps=0: expected >= 1 with do_train"):
+        TrainingConfig(albert_config_file="c", output_dir="o", do_train=True, num_train_steps=0).validate()
     with pytest.raises(ConfigError, match="train_batch_size=30: expected a multiple of gradient"):
         TrainingConfig(albert_config_file="c", output_dir="o", do_train=True, train_batch_size=30,
                        gradient_accumulation_steps=4).validate()
@@ -92,23 +94,10 @@ def test_classifier_warns_when_every_example_gets_one_label(shared_data):
 
 def test_the_loop_runs_from_python_without_flags(shared_data, tmp_path):
     """A tiny classifier: train, evaluate every checkpoint keeping the best, predict, export; no absl flags."""
-    config_file = tmp_path / "albert_config.json"
-    AlbertConfig(vocab_size=30000, embedding_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                 intermediate_size=32, max_position_embeddings=64).to_json_file(str(config_file))
-    sst = os.path.join(shared_data, "glue", "SST-2", "dev.tsv")
-    with open(sst, encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    for name, part in (("train.tsv", lines[:97]), ("dev.tsv", lines[:1] + lines[97:161])):
-        (tmp_path / name).write_text("\n".join(part) + "\n", encoding="utf-8")
-    task = create_task("classifier", task_name="generic", train_file=str(tmp_path / "train.tsv"),
-                       dev_file=str(tmp_path / "dev.tsv"), test_file=str(tmp_path / "dev.tsv"), label_list="0,1",
-                       spm_model_file=os.path.join(shared_data, GERMAN_SPM), max_seq_length=64)
-    out = tmp_path / "run"
-    outputs = run_training(task, TrainingConfig.for_finetuning(
-        albert_config_file=str(config_file), output_dir=str(out), do_train=True, do_eval=True, do_predict=True,
-        train_batch_size=8, learning_rate=1e-3, num_train_steps=4, num_warmup_steps=1, save_checkpoints_steps=2,
-        log_steps=2, export_saved_model=False))
+    task, config = tiny_classifier_job(shared_data, tmp_path, do_eval=True, do_predict=True)
+    outputs = run_training(task, config)
     assert not flags.FLAGS.is_parsed()
+    out = tmp_path / "run"
     described = dict(outputs)
     assert described["original-layout export (load_checkpoint, TF1 code)"].endswith("model.ckpt-best")
     best = json.loads((out / "best_eval.json").read_text())

@@ -11,7 +11,7 @@ from albert_reference import (albert_forward, random_weights, read_tf1_checkpoin
                               relative_error, write_tf1_checkpoint)
 from albert_tf import (AlbertConfig, AlbertEncoder, AlbertPretrainer, CheckpointMismatchError,
                        load_checkpoint, save_checkpoint)
-from albert_tf.checkpoints import resolve_checkpoint_path, variable_names
+from albert_tf.checkpoints import CheckpointReadError, resolve_checkpoint_path, variable_names
 from test_original_parity import BASE, make_inputs
 
 GROUPED = dict(BASE, num_hidden_groups=2, inner_group_num=2)
@@ -136,6 +136,22 @@ def test_mismatch_lists_every_offender_and_assigns_nothing(google_checkpoint):
     assert "shape mismatch (6)" in message
     assert ("bert/encoder/transformer/group_0/inner_group_0/ffn_1/intermediate/dense/kernel: "
             "checkpoint [16, 32] vs model [16, 48]") in message
+    for old, variable in zip(before, model.weights):
+        np.testing.assert_array_equal(old, variable.numpy())
+
+
+def test_truncated_data_file_assigns_nothing(google_checkpoint, tmp_path):
+    prefix, _ = google_checkpoint
+    damaged = tmp_path / "damaged"
+    shutil.copytree(os.path.dirname(prefix), damaged)
+    (data,) = [f for f in os.listdir(damaged) if ".data-" in f]
+    size = os.path.getsize(damaged / data)
+    with open(damaged / data, "r+b") as f:
+        f.truncate(size // 2)  # as a copy cut short by a full disk
+    model = AlbertPretrainer(AlbertConfig.from_dict(GROUPED))
+    before = [v.numpy().copy() for v in model.weights]
+    with pytest.raises(CheckpointReadError, match="truncated or corrupt. No variable was changed"):
+        load_checkpoint(model, str(damaged / os.path.basename(prefix)))
     for old, variable in zip(before, model.weights):
         np.testing.assert_array_equal(old, variable.numpy())
 

@@ -246,3 +246,27 @@ def test_command_line_tool(english, tmp_path):
     assert shards == ["train.tfrecord-00000-of-00002", "train.tfrecord-00001-of-00002"]
     records = read_records([str(out.parent / s) for s in shards], 64, 10)
     assert not records["masked_lm_weights"].any() and records["token_boundary"].any()
+
+
+def test_full_disk_part_way_leaves_no_file_under_a_final_name(english, tmp_path, monkeypatch):
+    from albert_tf.data import tfrecord_writer
+
+    written = []
+    real_write = tfrecord_writer.TFRecordWriter.write_framed
+
+    def write_until_full(self, framed):
+        if len(written) == 40:
+            raise OSError(28, "No space left on device")
+        written.append(1)
+        real_write(self, framed)
+
+    monkeypatch.setattr(tfrecord_writer.TFRecordWriter, "write_framed", write_until_full)
+    out = [str(tmp_path / "train-0.tfrecord"), str(tmp_path / "train-1.tfrecord")]
+    with pytest.raises(OSError, match="No space left"):
+        create_pretraining_data([english["corpus"]], out, spm_model_file=english["spm"], options=OPTIONS,
+                                dupe_factor=3, random_seed=7, num_workers=1, log=lambda _: None)
+    assert written and os.listdir(tmp_path) == []  # neither torn files nor temporaries
+    monkeypatch.undo()
+    create_pretraining_data([english["corpus"]], out, spm_model_file=english["spm"], options=OPTIONS,
+                            dupe_factor=3, random_seed=7, num_workers=1, log=lambda _: None)
+    assert [open(p, "rb").read() for p in out] == [open(p, "rb").read() for p in english["out"]]

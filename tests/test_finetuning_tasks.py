@@ -160,6 +160,33 @@ def test_squad_eval_tool_has_the_official_interface(tmp_path, shared_data):
     assert scores["exact"] == pytest.approx(100 * 1406 / 1407) and "best_f1_thresh" in scores
 
 
+@pytest.mark.parametrize("version", ["1.1", "2.0"])
+def test_squad_eval_counts_missing_predictions_as_zero(tmp_path, shared_data, version):
+    with open(os.path.join(shared_data, SQUAD_DEV), encoding="utf-8") as f:
+        data = json.load(f)
+    if version == "1.1":  # a v1.1 file has answerable questions only
+        for article in data["data"]:
+            for paragraph in article["paragraphs"]:
+                paragraph["qas"] = [qa for qa in paragraph["qas"] if qa["answers"]]
+    data_file = str(tmp_path / "data.json")
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    questions = [qa for a in data["data"] for p in a["paragraphs"] for qa in p["qas"]]
+    # Right answers to half of the questions only: 50% (the official v1.1 rule), not 100%.
+    predictions = {qa["id"]: (qa["answers"][0]["text"] if qa["answers"] else "") for qa in questions[::2]}
+    (tmp_path / "pred.json").write_text(json.dumps(predictions))
+    command = [sys.executable, os.path.join(REPO, "tools", "squad_eval.py"), data_file, str(tmp_path / "pred.json"),
+               "--version", version]
+    result = processes.run(command, timeout=120)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    expected = 100 * len(predictions) / len(questions)
+    assert scores["exact_match" if version == "1.1" else "exact"] == pytest.approx(expected)
+    missing = len(questions) - len(predictions)
+    assert f"warning: {missing} question(s)" in result.stderr and "each scores 0" in result.stderr
+    strict = processes.run(command + ["--strict"], timeout=120)
+    assert strict.returncode == 1 and f"no prediction for {missing} question(s)" in strict.stderr
+
+
 @pytest.mark.parametrize("vocabulary", ["spm", "wordpiece"])
 def test_squad_v2_features_map_back_to_the_gold_text(shared_data, vocabulary):
     tokenizer = (FullTokenizer(spm_model_file=os.path.join(shared_data, GERMAN_SPM)) if vocabulary == "spm"

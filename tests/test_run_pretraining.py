@@ -102,7 +102,8 @@ def test_init_checkpoint_ours_and_original(setup):
     for name, init in (("from_original", source / "export" / "model.ckpt-3"),
                        ("from_ours", source / "checkpoints")):
         out = setup["root"] / name
-        result = run(runner_args(setup, out, "--num_train_steps=0", f"--init_checkpoint={init}"))
+        result = run(runner_args(setup, out, "--nodo_train", "--do_eval", "--max_eval_steps=1",
+                                 f"--init_checkpoint={init}"))
         assert result.returncode == 0, result.stderr[-3000:]
         assert "initialised from" in result.stderr
         assert_same_weights(trained, export_weights(out, 0))

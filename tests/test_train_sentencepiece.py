@@ -40,3 +40,13 @@ def test_trains_the_release_layout_reproducibly(shared_data, tmp_path):
     tokenizer = FullTokenizer(spm_model_file=str(tmp_path / "a" / "spm.model"))
     assert tokenizer.special_token_ids() == {"[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
     assert tokenizer.convert_tokens_to_ids(tokenizer.tokenize("The Café (1,000 €).")).count(1) == 0
+
+
+def test_non_utf8_input_is_an_error_naming_file_and_line(tmp_path):
+    corpus = tmp_path / "latin1.txt"
+    corpus.write_bytes("first line\nCaf\u00e9 au lait\n".encode("latin-1"))
+    result = processes.run([sys.executable, os.path.join(REPO, "tools", "train_sentencepiece.py"),
+                            f"--input={corpus}", f"--model_prefix={tmp_path / 'spm'}", "--vocab_size=50"], timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{corpus}:2: not UTF-8" in result.stderr and "iconv" in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["latin1.txt"]  # no model, no vocab, no scratch file

@@ -8,6 +8,7 @@ import importlib
 
 _EXPORTS = {
     "CheckpointMismatchError": "albert_tf.checkpoints.original_checkpoint",
+    "CheckpointReadError": "albert_tf.checkpoints.original_checkpoint",
     "LoadReport": "albert_tf.checkpoints.original_checkpoint",
     "load_checkpoint": "albert_tf.checkpoints.original_checkpoint",
     "resolve_checkpoint_path": "albert_tf.checkpoints.original_checkpoint",

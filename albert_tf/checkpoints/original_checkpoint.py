@@ -24,6 +24,10 @@ class CheckpointMismatchError(ValueError):
     """The checkpoint's variables do not match the model's."""
 
 
+class CheckpointReadError(ValueError):
+    """The checkpoint's files cannot be read whole (truncated or corrupt); nothing was assigned."""
+
+
 @dataclasses.dataclass
 class LoadReport:
     """What `load_checkpoint` did.
@@ -222,11 +226,20 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
             )
         )
 
+    # All or nothing: every tensor is read (and a truncated or corrupt file fails) before any
+    # variable changes.
     all_variables = {**encoder_vars, **head_vars}
+    values = {}
     for name, source in sources.items():
-        variable = all_variables[name]
-        value = reader.get_tensor(source)
-        variable.assign(np.asarray(value, dtype=variable.dtype))
+        try:
+            values[name] = np.asarray(reader.get_tensor(source), dtype=all_variables[name].dtype)
+        except Exception as error:  # the reader raises several TF error types for a damaged file
+            raise CheckpointReadError(
+                f"Checkpoint {prefix} could not be read at {source} ({type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''}); it is truncated or corrupt. "
+                "No variable was changed; use an intact copy or an earlier checkpoint.") from error
+    for name, value in values.items():
+        all_variables[name].assign(value)
     report = LoadReport(
         checkpoint=prefix,
         loaded=sources,

@@ -18,13 +18,14 @@ import warnings
 
 from absl import app, flags, logging
 
-from albert_tf.errors import ConfigError
+from albert_tf.errors import ConfigError, OutputFolderBusyError, ResumeError
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELP_FLAGS = {"-?", "-h", "-help", "--help", "-helpshort", "--helpshort", "-helpfull", "--helpfull",
               "-helpxml", "--helpxml"}
 # Errors of bad settings or inputs: printed as one message, with no traceback unless verbose.
-USER_ERRORS = (ConfigError, FileNotFoundError, FloatingPointError, ValueError, app.UsageError)
+USER_ERRORS = (ConfigError, FileNotFoundError, FloatingPointError, ValueError, app.UsageError, OutputFolderBusyError,
+               ResumeError)
 
 
 def verbose():

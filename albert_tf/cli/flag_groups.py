@@ -73,6 +73,9 @@ def define_output_flags(defaults, saved_model_help):
     flags.DEFINE_integer("keep_checkpoint_max", defaults.keep_checkpoint_max, "Checkpoints kept for resuming.")
     flags.DEFINE_integer("log_steps", defaults.log_steps, "Steps between progress lines and summaries.")
     flags.DEFINE_bool("export_saved_model", defaults.export_saved_model, saved_model_help)
+    flags.DEFINE_bool("overwrite_output_dir", False, "Start over although --output_dir holds an earlier run: its "
+                      "checkpoints and best weights are moved to OUTPUT_DIR/replaced-TIME/, never deleted. "
+                      "Without it a run resumes, or stops if no checkpoint restores.")
 
 
 def config_from_flags(defaults, **overrides):

@@ -13,8 +13,10 @@ data file whose "version" is 1.1 is scored as `evaluate-v1.1.py` does
 
 import argparse
 import json
+import sys
 
 
+from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tasks import squad_evaluation
 
 
@@ -29,6 +31,8 @@ def parse_args(argv=None):
     parser.add_argument("--na-prob-thresh", "-t", type=float, default=1.0,
                         help='Predict "" if no-answer probability exceeds this (default = 1.0).')
     parser.add_argument("--version", choices=["1.1", "2.0"], help="Force the scoring rules (default: the data file's).")
+    parser.add_argument("--strict", action="store_true",
+                        help="A question without a prediction is an error (default: it scores 0, and is counted).")
     return parser.parse_args(argv)
 
 
@@ -39,6 +43,14 @@ def main(argv=None):
     with open(args.pred_file, encoding="utf-8") as f:
         predictions = json.load(f)
     version = args.version or ("1.1" if str(data.get("version", "")).startswith("1.") else "2.0")
+    missing = squad_evaluation.missing_predictions(data["data"], predictions)
+    if missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        if args.strict:
+            sys.exit(f"error: {args.pred_file} has no prediction for {len(missing)} question(s) of "
+                     f"{args.data_file} ({shown}); predict every question or drop --strict")
+        print(f"warning: {len(missing)} question(s) of {args.data_file} have no prediction in {args.pred_file} "
+              f"({shown}); each scores 0", file=sys.stderr)
     if version == "1.1":
         result = squad_evaluation.evaluate_v1(data["data"], predictions)
     else:
@@ -50,7 +62,7 @@ def main(argv=None):
         if na_probs is not None:
             squad_evaluation.add_best_thresholds(result, data["data"], predictions, na_probs)
     if args.out_file:
-        with open(args.out_file, "w") as f:
+        with atomic_open(args.out_file, "w") as f:
             json.dump(result, f)
     else:
         print(json.dumps(result, indent=2))

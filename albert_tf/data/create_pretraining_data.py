@@ -360,7 +360,7 @@ def create_pretraining_data(input_files, output_files, *, spm_model_file=None, v
 
     stats = InstanceStats(options.ngram)
     writers = [TFRecordWriter(path) for path in output_files]
-    pool = None
+    pool, complete = None, False
     try:
         if num_workers > 1:
             pool = multiprocessing.get_context("fork").Pool(num_workers)
@@ -381,12 +381,16 @@ def create_pretraining_data(input_files, output_files, *, spm_model_file=None, v
                 log(f"blocks {done}/{len(tasks)}  instances {written}  {rate:.0f} instances/s  "
                     f"ETA {eta:.0f} s")
                 last_log = now
+        complete = True
     finally:
         if pool is not None:
             pool.close()
             pool.join()
-        for writer in writers:
-            writer.close()
+        for writer in writers:  # complete files appear under their names; a failed run leaves none
+            if complete:
+                writer.close()
+            else:
+                writer.abort()
         _WORKER.clear()
     return Summary(
         input_files=list(input_files), output_files=list(output_files), empty_files=empty_files,

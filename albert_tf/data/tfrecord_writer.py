@@ -12,9 +12,12 @@ GF(2), so the checksum of a record is the XOR of one table entry per byte
 in one gather and one reduction instead of a Python loop over bytes.
 """
 
+import os
 import struct
 
 import numpy as np
+
+from albert_tf.outputs.atomic_files import commit, is_remote, temporary_name
 
 _CASTAGNOLI = 0x82F63B78
 _MASK_DELTA = 0xA282EAD8
@@ -210,7 +213,11 @@ def open_output(path):
 
 
 class TFRecordWriter:
-    """Writes framed records to one file (context manager).
+    """Writes framed records to one file (context manager), atomically.
+
+    The records go to a temporary file beside `path` (`atomic_files`); `close()`
+    renames it into place, `abort()` (or leaving the `with` block by an
+    exception) deletes it, so `path` never holds a torn file.
 
     Example:
     >>> with TFRecordWriter("/tmp/x.tfrecord") as writer:  # doctest: +SKIP
@@ -219,7 +226,8 @@ class TFRecordWriter:
 
     def __init__(self, path):
         self.path = path
-        self._file = open_output(path)
+        self._temporary = path if is_remote(path) else temporary_name(path)
+        self._file = open_output(self._temporary)
 
     def write(self, record):
         self._file.write(frame_record(record))
@@ -228,10 +236,28 @@ class TFRecordWriter:
         self._file.write(framed)
 
     def close(self):
+        """Completes the file: flushed and renamed to `path`."""
+        if self._file is None:
+            return
         self._file.close()
+        self._file = None
+        if self._temporary != self.path:
+            commit(self._temporary, self.path)
+
+    def abort(self):
+        """Drops what was written; `path` keeps what it had."""
+        if self._file is None:
+            return
+        self._file.close()
+        self._file = None
+        if self._temporary != self.path and os.path.exists(self._temporary):
+            os.remove(self._temporary)
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        if exc_type:
+            self.abort()
+        else:
+            self.close()

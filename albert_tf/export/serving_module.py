@@ -15,6 +15,7 @@ import tempfile
 import tensorflow as tf
 
 from albert_tf.export.text_packing import keep_first, pack_inputs
+from albert_tf.outputs.atomic_files import atomic_path
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.graph_tokenizer import GraphTokenizer
 
@@ -213,7 +214,8 @@ class MultipleChoiceServing(_ServingModule):
 def export_saved_model(module, export_dir):
     """Writes `module` with its signatures; returns the signature names."""
     signatures = module.signatures()
-    tf.saved_model.save(module, export_dir, signatures=signatures)
+    with atomic_path(export_dir) as temporary:  # a complete SavedModel or the previous one, never half
+        tf.saved_model.save(module, temporary, signatures=signatures)
     return sorted(signatures)
 
 

@@ -12,11 +12,9 @@ import os
 import socket
 import sys
 
+from albert_tf.errors import OutputFolderBusyError
+
 LOCK_NAME = ".run.lock"
-
-
-class OutputFolderBusyError(RuntimeError):
-    """Another live process is running on this output folder."""
 
 
 class RunLock:

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.models import AlbertClassifier
 from albert_tf.tasks import metrics as metric_functions
 from albert_tf.tasks.classification_tasks import encode_examples, read_examples
@@ -76,7 +77,7 @@ class ClassifierTask(FinetuningTask):
     def write_predictions(self, split, predictions, output_dir):
         names = self.task.submission_names or {}
         path = os.path.join(output_dir, names.get(split, f"{self.task.name}_{split}_predictions.tsv"))
-        with open(path, "w", encoding="utf-8") as f:
+        with atomic_open(path, "w", encoding="utf-8") as f:
             f.write("index\tprediction\n")
             for example, value in zip(self.examples(split), self.predicted(predictions)):
                 f.write(f"{example.guid}\t{value:.3f}\n" if self.task.is_regression

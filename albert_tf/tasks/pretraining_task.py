@@ -14,7 +14,8 @@ import os
 from absl import logging
 
 from albert_tf.data.create_pretraining_data import create_pretraining_data
-from albert_tf.data.pretraining_dataset import DynamicMasking, pretraining_dataset
+from albert_tf.data.file_patterns import expand_file_patterns
+from albert_tf.data.pretraining_dataset import DynamicMasking, check_pretraining_files, pretraining_dataset
 from albert_tf.data.pretraining_instances import InstanceOptions
 from albert_tf.errors import ConfigError
 from albert_tf.export.serving_module import SERVING_MODULES
@@ -54,10 +55,10 @@ def prepare_corpus(corpus_file, data_dir, vocab_size, instance_options, eval_doc
         text = os.path.join(data_dir, os.path.basename(path) + ".txt")
         with open(text, "w", encoding="utf-8") as f:
             f.write("\n\n".join(part) + "\n")
-        summary = create_pretraining_data([text], [path + ".tmp"], spm_model_file=spm, options=instance_options,
+        # Written atomically: a file under its name is complete, so an interrupted run prepares it again.
+        summary = create_pretraining_data([text], [path], spm_model_file=spm, options=instance_options,
                                           dupe_factor=dupe, random_seed=seed, num_workers=os.cpu_count() or 1,
                                           log=logging.info)
-        os.replace(path + ".tmp", path)  # only complete files count as prepared
         logging.info("%s: %d instances", path, summary.instances.counts["instances"])
     return spm, train_file, eval_file
 
@@ -90,6 +91,18 @@ class PretrainingTask(Task):
                       "eval": self.config.eval_file or self.config.input_file or eval_file}
         return [("data", f"{os.path.dirname(train_file)} (SentencePiece model {spm})")]
 
+    def check_inputs(self, albert_config):
+        """The first record of every file against max_seq_length/max_predictions_per_seq, and the vocabulary size."""
+        for split in ("train", "eval"):
+            check_pretraining_files(expand_file_patterns(self.files[split], "pretraining TFRecord file"),
+                                    self.config.max_seq_length, self.config.max_predictions_per_seq)
+        if self.spm_model_file or self.config.vocab_file:
+            tokenizer = FullTokenizer(**self.vocabulary())
+            if tokenizer.vocab_size != albert_config.vocab_size:
+                raise ConfigError(
+                    f"{self.spm_model_file or self.config.vocab_file} has {tokenizer.vocab_size} tokens but the model "
+                    f"config says vocab_size={albert_config.vocab_size}; pass the vocabulary the data was made with")
+
     def build_model(self, albert_config):
         return AlbertPretrainer(albert_config)
 
@@ -107,7 +120,7 @@ class PretrainingTask(Task):
             self.files[split], batch_size, self.config.max_seq_length, self.config.max_predictions_per_seq,
             is_training=is_training, input_context=input_context,
             shuffle_buffer_size=self.config.shuffle_buffer_size, seed=seed, dynamic_masking=self.masking(),
-            skip_batches=skip_batches)
+            check_files=False, skip_batches=skip_batches)  # check_inputs read them before training
 
     def score(self, split, trainer, dataset, max_steps=None):
         return trainer.evaluate(dataset, max_steps), None

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.models import AlbertMultipleChoice
 from albert_tf.tasks.finetuning_task import FinetuningTask
 from albert_tf.tasks.race_data import LEVELS, NUM_CHOICES, encode_race_examples, read_race_examples
@@ -62,7 +63,7 @@ class RaceTask(FinetuningTask):
 
     def write_predictions(self, split, predictions, output_dir):
         path = os.path.join(output_dir, f"{split}_predictions.tsv")
-        with open(path, "w", encoding="utf-8") as f:
+        with atomic_open(path, "w", encoding="utf-8") as f:
             f.write("id\tprediction\n")
             for example, choice in zip(self.examples(split), np.argmax(predictions["logits"], -1)):
                 f.write(f"{example.guid}\t{'ABCD'[choice]}\n")

@@ -15,6 +15,7 @@ thresholds).
 """
 
 import collections
+import math
 import re
 import string
 
@@ -55,8 +56,13 @@ def _questions(dataset):
             yield from paragraph["qas"]
 
 
+def missing_predictions(dataset, predictions):
+    """Ids of the data file's questions that have no prediction (they score 0)."""
+    return [qa["id"] for qa in _questions(dataset) if qa["id"] not in predictions]
+
+
 def evaluate_v1(dataset, predictions):
-    """{"exact_match", "f1"} in percent, as evaluate-v1.1.py."""
+    """{"exact_match", "f1"} in percent, as evaluate-v1.1.py (a missing prediction scores 0)."""
     exact = f1 = total = 0
     for qa in _questions(dataset):
         total += 1
@@ -72,12 +78,17 @@ def evaluate_v1(dataset, predictions):
 
 
 def raw_scores(dataset, predictions):
-    """Per-question EM and F1 of v2.0 (questions without a prediction are left out)."""
+    """Per-question EM and F1 of v2.0; a question without a prediction scores 0, as in v1.1.
+
+    (The official v2.0 script stops at a missing id; counting it as 0 scores the same predictions
+    the same way and keeps partial prediction files comparable with v1.1.)
+    """
     exact, f1 = {}, {}
     for qa in _questions(dataset):
         qid = qa["id"]
         golds = [a["text"] for a in qa["answers"] if normalize_answer(a["text"])] or [""]
         if qid not in predictions:
+            exact[qid] = f1[qid] = 0.0
             continue
         exact[qid] = max(exact_score(gold, predictions[qid]) for gold in golds)
         f1[qid] = max(f1_score(gold, predictions[qid]) for gold in golds)
@@ -85,7 +96,8 @@ def raw_scores(dataset, predictions):
 
 
 def apply_no_answer_threshold(scores, na_probs, has_answer, threshold):
-    return {qid: float(not has_answer[qid]) if na_probs[qid] > threshold else score
+    # A question without a prediction has no no-answer probability either: it keeps its 0.
+    return {qid: float(not has_answer[qid]) if na_probs.get(qid, -math.inf) > threshold else score
             for qid, score in scores.items()}
 
 
@@ -104,7 +116,7 @@ def best_threshold(predictions, scores, na_probs, has_answer):
     score = best = sum(1 for qid in has_answer if not has_answer[qid])
     threshold = 0.0
     for qid in sorted(na_probs, key=lambda k: na_probs[k]):
-        if qid not in scores:
+        if qid not in scores or qid not in predictions:
             continue
         if has_answer[qid]:
             diff = scores[qid]
@@ -121,9 +133,9 @@ def evaluate_v2(dataset, predictions, na_probs=None, na_prob_thresh=1.0):
     has_answer = {qa["id"]: bool(qa["answers"]) for qa in _questions(dataset)}
     if na_probs is None:
         na_probs = {qid: 0.0 for qid in predictions}
-    exact_raw, f1_raw = raw_scores(dataset, predictions)
-    if not exact_raw:
+    if not any(qid in predictions for qid in has_answer):
         raise ValueError("none of the predictions is for a question of the data file")
+    exact_raw, f1_raw = raw_scores(dataset, predictions)
     exact = apply_no_answer_threshold(exact_raw, na_probs, has_answer, na_prob_thresh)
     f1 = apply_no_answer_threshold(f1_raw, na_probs, has_answer, na_prob_thresh)
     result = _eval_dict(exact, f1)

@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tasks.squad_data import window_answer_text
 
 
@@ -135,7 +136,7 @@ def write_prediction_files(output_dir, predictions, nbest, null_odds=None):
         if content is None:
             continue
         path = os.path.join(output_dir, name)
-        with open(path, "w", encoding="utf-8") as f:
+        with atomic_open(path, "w", encoding="utf-8") as f:
             f.write(json.dumps(content, indent=4) + "\n")
         paths.append(path)
     return paths

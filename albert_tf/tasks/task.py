@@ -38,6 +38,9 @@ class Task:
         """Work before training (data preparation); returns (description, path) lines for the summary."""
         return []
 
+    def check_inputs(self, albert_config):
+        """Checks the task's files against the model before any work starts (raises with a clear message)."""
+
     def build_model(self, albert_config):
         """The Keras model to train (built under the strategy's scope)."""
         raise NotImplementedError

@@ -1,9 +1,11 @@
 """Training ALBERT-style SentencePiece models (the release's settings)."""
 
+import io
 import os
 
 import sentencepiece
 
+from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tokenization.full_tokenizer import FullTokenizer
 from albert_tf.tokenization.text_normalization import preprocess_text
 
@@ -24,23 +26,30 @@ def train_sentencepiece(input_files, model_prefix, vocab_size=30000, do_lower_ca
     os.makedirs(directory, exist_ok=True)
     # A fixed name (it is recorded in the model's trainer spec) keeps models reproducible.
     normalized_path = model_prefix + ".normalized.txt"
-    with open(normalized_path, "w", encoding="utf-8") as normalized:
-        lines = 0
-        for path in input_files:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    line = preprocess_text(line, lower=do_lower_case)
-                    if line:
-                        normalized.write(line + "\n")
-                        lines += 1
     try:
+        with open(normalized_path, "w", encoding="utf-8") as normalized:
+            lines = 0
+            for path in input_files:
+                with open(path, "rb") as f:
+                    for number, raw in enumerate(f, 1):
+                        try:
+                            line = raw.decode("utf-8")
+                        except UnicodeDecodeError as error:
+                            raise ValueError(
+                                f"{path}:{number}: not UTF-8 ({error.reason} at byte {error.start}); convert the file "
+                                f"to UTF-8 first, e.g. iconv -f latin1 -t utf-8 {path}") from None
+                        line = preprocess_text(line, lower=do_lower_case)
+                        if line:
+                            normalized.write(line + "\n")
+                            lines += 1
         if not lines:
             raise ValueError("no text to train on in: " + ", ".join(input_files))
         log(f"training a {vocab_size}-piece unigram model on {lines} normalised lines")
         if hasattr(sentencepiece, "set_random_generator_seed"):
             sentencepiece.set_random_generator_seed(random_seed)
+        proto = io.BytesIO()  # the model is written below, atomically, with its .vocab
         sentencepiece.SentencePieceTrainer.Train(
-            input=normalized_path, model_prefix=model_prefix, vocab_size=vocab_size,
+            input=normalized_path, model_writer=proto, vocab_size=vocab_size,
             model_type="unigram", pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
             control_symbols=",".join(CONTROL_SYMBOLS),
             # CSV: the double quote must be written as a quoted field, """".
@@ -50,7 +59,15 @@ def train_sentencepiece(input_files, model_prefix, vocab_size=30000, do_lower_ca
             num_threads=num_threads, minloglevel=2)
     finally:
         os.remove(normalized_path)
+    processor = sentencepiece.SentencePieceProcessor(model_proto=proto.getvalue())
+    # The .vocab exactly as SentencePiece writes it (piece TAB score); the .model last, so that a
+    # complete .model means a complete pair.
+    with atomic_open(model_prefix + ".vocab", "w", encoding="utf-8") as f:
+        f.writelines(f"{processor.id_to_piece(i)}\t{processor.get_score(i):g}\n"
+                     for i in range(processor.get_piece_size()))
     model = model_prefix + ".model"
+    with atomic_open(model, "wb") as f:
+        f.write(proto.getvalue())
     special = FullTokenizer(spm_model_file=model).special_token_ids()
     log(f"wrote {model} (special ids {special}) and {model_prefix}.vocab")
     return model

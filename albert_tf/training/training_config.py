@@ -67,6 +67,7 @@ class TrainingConfig:
     max_eval_steps: Optional[int] = None  # None: the whole evaluation split
     eval_during_training: bool = True  # with do_eval: evaluate at every checkpoint and keep the best
     export_saved_model: bool = True
+    overwrite_output_dir: bool = False  # start over even if output_dir holds a run (its state is moved aside)
 
     @classmethod
     def for_pretraining(cls, **overrides):
@@ -97,7 +98,8 @@ class TrainingConfig:
         for name in ("train_batch_size", "eval_batch_size", "gradient_accumulation_steps",
                      "save_checkpoints_steps", "keep_checkpoint_max", "log_steps"):
             expect(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an integer >= 1")
-        expect(self.num_train_steps >= 0, "num_train_steps", "an integer >= 0")
+        expect(self.num_train_steps >= (1 if self.do_train else 0), "num_train_steps",
+               ">= 1 with do_train (no steps would export the initial weights as if trained)")
         expect(self.num_warmup_steps >= 0, "num_warmup_steps", "an integer >= 0")
         expect(self.max_eval_steps is None or self.max_eval_steps >= 1, "max_eval_steps", "None or >= 1")
         if self.gradient_accumulation_steps >= 1:

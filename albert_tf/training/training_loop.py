@@ -52,6 +52,10 @@ from albert_tf.checkpoints.original_checkpoint import save_checkpoint
 from albert_tf.errors import ConfigError
 from albert_tf.export.serving_module import export_saved_model
 from albert_tf.optimization import create_optimizer
+from albert_tf.outputs.atomic_files import atomic_open, atomic_path, remove_leftovers
+from albert_tf.outputs.run_lock import RunLock
+from albert_tf.training.checkpoint_recovery import (CHECKPOINT_NAME, remove_interrupted_saves, restore_newest_valid,
+                                                    set_run_state_aside)
 from albert_tf.training.progress import Progress, format_seconds
 from albert_tf.training.runner_utils import create_strategy, load_initial_weights, worker_role, write_summaries
 from albert_tf.training.trainer import Trainer
@@ -61,7 +65,11 @@ DTYPE_POLICIES = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bflo
 
 def run_training(task, config):
     """Runs the job `config` describes for `task`; returns [(description, path)] of its outputs."""
-    return TrainingLoop(task, config.validate()).run()
+    loop = TrainingLoop(task, config.validate())
+    try:
+        return loop.run()
+    finally:
+        loop.close()
 
 
 class TrainingLoop:
@@ -84,6 +92,21 @@ class TrainingLoop:
         # Non-chief workers take part in every save but keep their files apart.
         output_dir = os.path.abspath(config.output_dir)
         self.work_dir = output_dir if self.is_chief else os.path.join(output_dir, f"worker_{task_id}")
+        # One run per output folder, for the run's whole life; a second one stops here.
+        self.lock = RunLock(self.work_dir).acquire()
+        try:
+            self._set_up(task, config)
+        except BaseException:
+            self.close()
+            raise
+
+    def _set_up(self, task, config):
+        for name in remove_leftovers(self.work_dir) + remove_leftovers(os.path.join(self.work_dir, "export")):
+            logging.warning("removed %s, the temporary file of an interrupted write", name)
+        checkpoint_dir = os.path.join(self.work_dir, "checkpoints")
+        remove_interrupted_saves(checkpoint_dir)
+        if config.overwrite_output_dir:
+            set_run_state_aside(self.work_dir)
         keras.mixed_precision.set_global_policy(DTYPE_POLICIES[config.mixed_precision])
         self.albert_config = AlbertConfig.from_json_file(config.albert_config_file)
         max_seq_length = task.config.max_seq_length
@@ -93,6 +116,7 @@ class TrainingLoop:
                 f"{self.albert_config.max_position_embeddings} of {config.albert_config_file}; lower "
                 "max_seq_length")
         self.outputs = task.prepare(self.albert_config, self.work_dir, self.is_chief, config.seed)
+        task.check_inputs(self.albert_config)
         with self.strategy.scope():
             self.model = task.build_model(self.albert_config)
             optimizer = create_optimizer(
@@ -103,14 +127,21 @@ class TrainingLoop:
         self.trainer = Trainer(self.model, task.objective, optimizer, self.strategy,
                                config.gradient_accumulation_steps, config.mixed_precision, config.clip_norm)
         self.checkpoint = tf.train.Checkpoint(**self.trainer.checkpoint_items())
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(self.work_dir, "checkpoints"),
-            max_to_keep=config.keep_checkpoint_max, checkpoint_name="ckpt")
+        self.checkpoint_dir = checkpoint_dir
+        self.manager = self._checkpoint_manager()
         self.best_dir = os.path.join(self.work_dir, "best")
         self.best_file = os.path.join(self.work_dir, "best_eval.json")
         self.writers = {}
 
     # --- pieces -------------------------------------------------------------------------------
+
+    def close(self):
+        self.lock.release()
+
+    def _checkpoint_manager(self):
+        return tf.train.CheckpointManager(self.checkpoint, self.checkpoint_dir,
+                                          max_to_keep=self.config.keep_checkpoint_max,
+                                          checkpoint_name=CHECKPOINT_NAME)
 
     @property
     def step(self):
@@ -130,9 +161,10 @@ class TrainingLoop:
                                               skip_batches))
 
     def restore_or_initialise(self):
-        if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            logging.info("resumed from %s at step %d", self.manager.latest_checkpoint, self.step)
+        restored = restore_newest_valid(self.checkpoint, self.checkpoint_dir, self.manager.latest_checkpoint)
+        if restored:
+            self.manager = self._checkpoint_manager()  # it now lists the checkpoints found valid
+            logging.info("resumed from %s at step %d", restored, self.step)
         elif self.config.init_checkpoint:
             load_initial_weights(self.model, self.config.init_checkpoint, self.config.init_from_group0,
                                  strict=self.task.strict_init)
@@ -154,11 +186,11 @@ class TrainingLoop:
         best, metric = self.best(), self.task.primary_metric
         if best is not None and best["metrics"][metric] >= metrics[metric]:
             return False
-        tf.train.Checkpoint(model=self.model).write(os.path.join(self.best_dir, "model"))
+        with atomic_path(self.best_dir) as temporary:
+            tf.train.Checkpoint(model=self.model).write(os.path.join(temporary, "model"))
         save_checkpoint(self.model, os.path.join(self.work_dir, "export", "model.ckpt-best"), global_step=self.step)
-        with open(self.best_file + ".tmp", "w") as f:
+        with atomic_open(self.best_file, "w") as f:  # the record follows the weights it describes
             json.dump({"step": self.step, "metrics": metrics}, f, indent=2, sort_keys=True)
-        os.replace(self.best_file + ".tmp", self.best_file)  # the record follows the weights it describes
         return True
 
     def use_best_weights(self):
@@ -276,7 +308,7 @@ class TrainingLoop:
             metrics.update({f"{split}_{k}": v for k, v in self.evaluate(split)[0].items()})
         write_summaries(self.writer("eval"), step, metrics)
         path = os.path.join(self.work_dir, "eval_results.txt")
-        with open(path, "w") as f:
+        with atomic_open(path, "w") as f:
             for key in sorted(metrics):
                 f.write(f"{key} = {metrics[key]}\n")
             f.write(f"global_step = {step}\n")

@@ -1,0 +1,186 @@
+"""Nothing lost: one run per folder, resume from the files whatever the state file says, atomic writes."""
+
+import os
+import signal
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import processes
+from albert_tf.outputs.atomic_files import atomic_open, atomic_path, remove_leftovers
+from albert_tf.errors import OutputFolderBusyError, ResumeError
+from albert_tf.outputs.run_lock import RunLock
+from albert_tf.training.training_loop import run_training
+from conftest import REPO
+from tiny_runs import tiny_classifier_job
+
+
+# --- the run lock ------------------------------------------------------------------------------------
+
+def test_second_lock_on_a_folder_fails_naming_the_holder(tmp_path):
+    with RunLock(str(tmp_path)):
+        with pytest.raises(OutputFolderBusyError, match=f"in use by another run \\(pid {os.getpid()} on"):
+            RunLock(str(tmp_path)).acquire()
+    with RunLock(str(tmp_path)):  # released: free again
+        pass
+
+
+def test_lock_of_a_killed_run_does_not_block(tmp_path):
+    code = (f"import os, sys; sys.path.insert(0, {REPO!r}); from albert_tf.outputs.run_lock import RunLock; "
+            f"RunLock({str(tmp_path)!r}).acquire(); os.kill(os.getpid(), {int(signal.SIGKILL)})")
+    killed = processes.run([sys.executable, "-c", code], timeout=60)
+    assert killed.returncode == -signal.SIGKILL and (tmp_path / ".run.lock").exists()
+    with RunLock(str(tmp_path)):
+        pass
+
+
+def test_the_loop_refuses_a_folder_in_use(shared_data, tmp_path):
+    task, config = tiny_classifier_job(shared_data, tmp_path)
+    os.makedirs(config.output_dir)
+    with RunLock(config.output_dir):
+        with pytest.raises(OutputFolderBusyError):
+            run_training(task, config)
+    assert os.listdir(config.output_dir) == [".run.lock"]  # it stopped before writing anything
+
+
+# --- resuming from the files -------------------------------------------------------------------------
+
+def checkpoint_files(directory):
+    return sorted(name for name in os.listdir(directory) if name != "checkpoint")
+
+
+def weights_of(prefix):
+    reader = tf.train.load_checkpoint(prefix)
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map() if "model/" in name}
+
+
+@pytest.fixture
+def trained(shared_data, tmp_path):
+    """A finished 4-step run with ckpt-2 and ckpt-4, and its job for reruns."""
+    task, config = tiny_classifier_job(shared_data, tmp_path)
+    run_training(task, config)
+    checkpoints = os.path.join(config.output_dir, "checkpoints")
+    assert {"ckpt-2.index", "ckpt-4.index"} <= set(os.listdir(checkpoints))
+    return shared_data, tmp_path, checkpoints
+
+
+def rerun(trained, **overrides):
+    shared_data, tmp_path, _ = trained
+    task, config = tiny_classifier_job(shared_data, tmp_path, **overrides)
+    return run_training(task, config)
+
+
+def test_deleted_state_file_resumes_from_the_newest_checkpoint(trained, caplog):
+    caplog.set_level("INFO")
+    checkpoints = trained[2]
+    saved = weights_of(os.path.join(checkpoints, "ckpt-4"))
+    os.remove(os.path.join(checkpoints, "checkpoint"))
+    rerun(trained, num_train_steps=6)
+    assert "state file is missing" in caplog.text and "resumed from" in caplog.text
+    assert "ckpt-4 at step 4" in caplog.text
+    # ckpt-4 is the same file (resumed, not retrained and overwritten), and training went on to 6.
+    for name, value in weights_of(os.path.join(checkpoints, "ckpt-4")).items():
+        np.testing.assert_array_equal(value, saved[name])
+    assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-6")
+
+
+def test_state_file_naming_a_missing_checkpoint(trained, caplog):
+    caplog.set_level("INFO")
+    checkpoints = trained[2]
+    with open(os.path.join(checkpoints, "checkpoint"), "w") as f:
+        f.write('model_checkpoint_path: "ckpt-9"\nall_model_checkpoint_paths: "ckpt-9"\n')
+    rerun(trained, num_train_steps=4)
+    assert "names" in caplog.text and "ckpt-4 at step 4" in caplog.text and "already trained 4 steps" in caplog.text
+
+
+def test_corrupt_newest_checkpoint_falls_back_to_the_previous(trained, caplog):
+    caplog.set_level("INFO")
+    checkpoints = trained[2]
+    (data,) = [f for f in os.listdir(checkpoints) if f.startswith("ckpt-4.data")]
+    with open(os.path.join(checkpoints, data), "r+b") as f:
+        f.truncate(os.path.getsize(os.path.join(checkpoints, data)) // 3)
+    os.makedirs(os.path.join(checkpoints, "ckpt-6_temp"))  # an interrupted save's leftover
+    rerun(trained, num_train_steps=4)
+    assert "ckpt-4 is damaged" in caplog.text and "resumed from" in caplog.text and "ckpt-2" in caplog.text
+    names = os.listdir(checkpoints)
+    assert "corrupt-ckpt-4.index" in names and "ckpt-6_temp" not in names
+    assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-4")  # retrained from step 2
+
+
+def test_no_restorable_checkpoint_stops_unless_told_to_start_over(trained):
+    checkpoints = trained[2]
+    for name in os.listdir(checkpoints):
+        if ".data-" in name:
+            with open(os.path.join(checkpoints, name), "r+b") as f:
+                f.truncate(10)
+    before = checkpoint_files(checkpoints)
+    with pytest.raises(ResumeError, match="(?s)none restores into this model.*Nothing was overwritten"):
+        rerun(trained)
+    assert checkpoint_files(checkpoints) == before
+    rerun(trained, overwrite_output_dir=True)
+    run_dir = os.path.dirname(checkpoints)
+    (replaced,) = [n for n in os.listdir(run_dir) if n.startswith("replaced-")]
+    assert checkpoint_files(os.path.join(run_dir, replaced, "checkpoints")) == before  # moved, not deleted
+    assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-4")
+
+
+# --- atomic files ------------------------------------------------------------------------------------
+
+def test_atomic_file_appears_only_when_complete(tmp_path):
+    target = tmp_path / "results.txt"
+    target.write_text("old\n")
+    with pytest.raises(OSError):
+        with atomic_open(target, "w") as f:
+            f.write("half")
+            raise OSError(28, "No space left on device")
+    assert target.read_text() == "old\n" and os.listdir(tmp_path) == ["results.txt"]
+    with atomic_open(target, "w") as f:
+        f.write("new\n")
+    assert target.read_text() == "new\n" and os.listdir(tmp_path) == ["results.txt"]
+
+
+def test_atomic_folder_replaces_the_old_one_whole(tmp_path):
+    target = tmp_path / "saved_model"
+    target.mkdir()
+    (target / "old.pb").write_text("old")
+    with pytest.raises(OSError):
+        with atomic_path(target) as temporary:
+            os.makedirs(temporary)
+            (tmp_path / os.path.basename(temporary) / "half.pb").write_text("x")
+            raise OSError(28, "No space left on device")
+    assert os.listdir(target) == ["old.pb"] and sorted(os.listdir(tmp_path)) == ["saved_model"]
+    with atomic_path(target) as temporary:
+        os.makedirs(temporary)
+        (tmp_path / os.path.basename(temporary) / "new.pb").write_text("new")
+    assert os.listdir(target) == ["new.pb"] and sorted(os.listdir(tmp_path)) == ["saved_model"]
+
+
+def test_leftovers_of_dead_writers_are_removed(tmp_path):
+    dead = processes.run([sys.executable, "-c", "import os; print(os.getpid())"], timeout=60)
+    pid = int(dead.stdout)
+    (tmp_path / f".train.tfrecord.tmp-{pid}").write_text("torn")
+    (tmp_path / f".saved_model.tmp-{pid}").mkdir()
+    (tmp_path / f".live.tmp-{os.getppid()}").write_text("a live writer's")
+    assert sorted(remove_leftovers(str(tmp_path))) == [f".saved_model.tmp-{pid}", f".train.tfrecord.tmp-{pid}"]
+    assert os.listdir(tmp_path) == [f".live.tmp-{os.getppid()}"]
+
+
+# --- inputs checked before work starts ----------------------------------------------------------------
+
+def test_vocabulary_without_special_tokens_or_of_another_size_is_refused(shared_data, tmp_path):
+    from albert_tf import AlbertConfig
+    from albert_tf.errors import ConfigError
+    from albert_tf.tasks.registry import create_task
+
+    sst = os.path.join(shared_data, "glue", "SST-2")
+    no_specials = os.path.join(shared_data, "sentencepiece/tensorflow_text_test/test_oss_model.model")
+    task = create_task("classifier", task_name="sst-2", data_dir=sst, spm_model_file=no_specials)
+    with pytest.raises(ValueError, match=r"test_oss_model.model has no \[CLS\], \[SEP\], \[MASK\]"):
+        task.check_inputs(AlbertConfig(vocab_size=1000))
+    german = os.path.join(shared_data, "sentencepiece/albert_de_privately/30k-clean.model")
+    task = create_task("classifier", task_name="sst-2", data_dir=sst, spm_model_file=german)
+    with pytest.raises(ConfigError, match="30k-clean.model has 30000 tokens but the model config says vocab_size=4000"):
+        task.check_inputs(AlbertConfig(vocab_size=4000))
+    task.check_inputs(AlbertConfig(vocab_size=30000))
