@@ -73,7 +73,7 @@ def rerun(trained, **overrides):
 
 
 def test_deleted_state_file_resumes_from_the_newest_checkpoint(trained, caplog):
-    caplog.set_level("INFO")
+    caplog.set_level("INFO", logger="absl")  # an earlier test may have raised absl's level
     checkpoints = trained[2]
     saved = weights_of(os.path.join(checkpoints, "ckpt-4"))
     os.remove(os.path.join(checkpoints, "checkpoint"))
@@ -87,7 +87,7 @@ def test_deleted_state_file_resumes_from_the_newest_checkpoint(trained, caplog):
 
 
 def test_state_file_naming_a_missing_checkpoint(trained, caplog):
-    caplog.set_level("INFO")
+    caplog.set_level("INFO", logger="absl")  # an earlier test may have raised absl's level
     checkpoints = trained[2]
     with open(os.path.join(checkpoints, "checkpoint"), "w") as f:
         f.write('model_checkpoint_path: "ckpt-9"\nall_model_checkpoint_paths: "ckpt-9"\n')
@@ -96,7 +96,7 @@ def test_state_file_naming_a_missing_checkpoint(trained, caplog):
 
 
 def test_corrupt_newest_checkpoint_falls_back_to_the_previous(trained, caplog):
-    caplog.set_level("INFO")
+    caplog.set_level("INFO", logger="absl")  # an earlier test may have raised absl's level
     checkpoints = trained[2]
     (data,) = [f for f in os.listdir(checkpoints) if f.startswith("ckpt-4.data")]
     with open(os.path.join(checkpoints, data), "r+b") as f:
