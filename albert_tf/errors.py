@@ -1,5 +1,7 @@
 """Errors the library raises for bad settings or inputs, with messages meant for the user."""
 
+import os
+
 
 class OutputFolderBusyError(RuntimeError):
     """Another live process is running on this output folder."""
@@ -17,3 +19,11 @@ class ConfigError(ValueError):
         """Raises one error listing every problem (strings), if there are any."""
         if problems:
             raise cls(f"invalid {what}:\n  " + "\n  ".join(problems))
+
+
+def refuse_to_overwrite(paths, flag="overwrite"):
+    """Raises `ConfigError` if any of `paths` exists: what a user has is replaced only when asked."""
+    present = [str(p) for p in paths if "://" not in str(p) and os.path.lexists(p)]
+    if present:
+        raise ConfigError(f"{len(present)} output(s) already exist: {', '.join(present[:5])}"
+                          f"{', ...' if len(present) > 5 else ''}; pass {flag} to replace them, or write elsewhere")

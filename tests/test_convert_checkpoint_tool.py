@@ -36,6 +36,13 @@ def test_original_to_keras_hub_and_back(tmp_path):
     code, output = run_tool(f"--input_keras_hub_preset={tmp_path}/kh",
                             f"--output_checkpoint={tmp_path}/back/model.ckpt-best")
     assert code == 0, output
+    # Existing outputs are replaced only with --overwrite.
+    code, output = run_tool(f"--input_keras_hub_preset={tmp_path}/kh",
+                            f"--output_checkpoint={tmp_path}/back/model.ckpt-best")
+    assert code == 1 and "1 output(s) already exist" in output and "Traceback" not in output
+    code, output = run_tool(f"--input_keras_hub_preset={tmp_path}/kh", "--overwrite",
+                            f"--output_checkpoint={tmp_path}/back/model.ckpt-best")
+    assert code == 0, output
     restored = read_tf1_checkpoint(str(tmp_path / "back" / "model.ckpt-best"), list(weights))
     for name, value in weights.items():
         np.testing.assert_allclose(restored[name], value, rtol=0, atol=0, err_msg=name)

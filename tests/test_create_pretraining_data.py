@@ -246,6 +246,12 @@ def test_command_line_tool(english, tmp_path):
     assert shards == ["train.tfrecord-00000-of-00002", "train.tfrecord-00001-of-00002"]
     records = read_records([str(out.parent / s) for s in shards], 64, 10)
     assert not records["masked_lm_weights"].any() and records["token_boundary"].any()
+    # What the user has is not replaced without being asked.
+    before = [os.path.getmtime(out.parent / s) for s in shards]
+    again = processes.run(command, timeout=300)
+    assert again.returncode == 1 and "2 output(s) already exist" in again.stderr and "--overwrite" in again.stderr
+    assert [os.path.getmtime(out.parent / s) for s in shards] == before
+    assert processes.run(command + ["--overwrite"], timeout=300).returncode == 0
 
 
 def test_full_disk_part_way_leaves_no_file_under_a_final_name(english, tmp_path, monkeypatch):

@@ -166,3 +166,15 @@ def test_dynamic_masking_changes_every_epoch(data):
         else:
             first[key] = mask
     assert changed > 0.9 * n
+
+
+def test_truncated_file_is_refused_before_training(data, tmp_path):
+    whole = data["static"][0]
+    size = os.path.getsize(whole)
+    for cut in (size - 3, size // 2):  # inside the last record's checksum; somewhere in the middle
+        truncated = tmp_path / f"cut-{cut}.tfrecord"
+        with open(whole, "rb") as f:
+            truncated.write_bytes(f.read(cut))
+        with pytest.raises(ValueError, match=rf"cut-{cut}.tfrecord: .*truncated; copy or create it again"):
+            pretraining_dataset([str(truncated)], 8, SEQ, PRED)
+    assert len(collect(pretraining_dataset([whole], 8, SEQ, PRED, is_training=False))["input_ids"]) > 0

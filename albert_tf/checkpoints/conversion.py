@@ -8,7 +8,7 @@ from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints.conversion_config import ConversionConfig  # noqa: F401  (the argument of convert)
 from albert_tf.checkpoints.keras_hub_interop import encoder_from_keras_hub, encoder_to_keras_hub
 from albert_tf.checkpoints.original_checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
-from albert_tf.errors import ConfigError
+from albert_tf.errors import ConfigError, refuse_to_overwrite
 from albert_tf.models import AlbertEncoder, AlbertPretrainer
 
 
@@ -36,7 +36,13 @@ def load_source(config):
 
 def convert(config):
     """Reads the source and writes every output `config` names; returns [(description, path)]."""
-    model = load_source(config.validate())
+    config.validate()
+    if not config.overwrite:
+        outputs = [config.output_keras_hub_preset, config.output_keras_model]
+        if config.output_checkpoint:
+            outputs.append(config.output_checkpoint + ".index")
+        refuse_to_overwrite([p for p in outputs if p], "overwrite (--overwrite)")
+    model = load_source(config)
     written = []
     if config.output_checkpoint:
         written.append(("original-layout checkpoint (+ albert_config.json)",

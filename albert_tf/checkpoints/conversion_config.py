@@ -18,6 +18,7 @@ class ConversionConfig:
     output_checkpoint: Optional[str] = None  # prefix in the original layout, e.g. out/model.ckpt-best
     output_keras_hub_preset: Optional[str] = None  # encoder only
     output_keras_model: Optional[str] = None  # a .keras file
+    overwrite: bool = False  # replace outputs that exist (otherwise: an error naming them)
 
     def validate(self):
         problems = []

@@ -30,6 +30,7 @@ flags.DEFINE_string("output_checkpoint", None, "Prefix to write in the original 
 flags.DEFINE_string("output_keras_hub_preset", None,
                     "Directory to write a keras-hub AlbertBackbone preset to (encoder only).")
 flags.DEFINE_string("output_keras_model", None, "Path of a .keras file to save the model to.")
+flags.DEFINE_bool("overwrite", False, "Replace outputs that already exist (without it: an error naming them).")
 
 
 def main(argv):

@@ -58,6 +58,7 @@ flags.DEFINE_string(
     "Chinese word segmenter for whole-word masking with a WordPiece vocab: 'jieba' or "
     "'module:function' (a function str -> list of words).")
 flags.DEFINE_integer("num_workers", os.cpu_count() or 1, "Worker processes (the output does not depend on it).")
+flags.DEFINE_bool("overwrite", False, "Replace output files that already exist (without it: an error naming them).")
 
 
 def main(argv):

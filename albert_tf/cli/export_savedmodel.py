@@ -42,6 +42,7 @@ flags.DEFINE_integer("num_classes", None, "classifier: outputs (1 = regression);
 flags.DEFINE_bool("version_2_with_negative", None, "squad: the v2 head; default: from the checkpoint.")
 flags.DEFINE_integer("max_query_length", 64, "squad: question tokens kept by the text signature.")
 flags.DEFINE_integer("max_qa_length", 128, "race: question+option tokens kept by the text signature.")
+flags.DEFINE_bool("overwrite", False, "Replace --export_dir if it exists (without it: an error).")
 
 
 def main(argv):

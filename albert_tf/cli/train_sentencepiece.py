@@ -33,6 +33,7 @@ flags.DEFINE_integer("input_sentence_size", 10_000_000, "Most sentences sampled 
 flags.DEFINE_bool("hard_vocab_limit", True, "Fail if the corpus cannot fill the vocabulary (off: allow fewer).")
 flags.DEFINE_integer("random_seed", 12345, "Seed of sentence sampling and shuffling.")
 flags.DEFINE_integer("num_threads", os.cpu_count() or 1, "Trainer threads.")
+flags.DEFINE_bool("overwrite", False, "Replace PREFIX.model/.vocab if they exist (without it: an error).")
 
 
 def main(argv):
@@ -41,7 +42,7 @@ def main(argv):
         expand_file_patterns(FLAGS.input), FLAGS.model_prefix, vocab_size=FLAGS.vocab_size,
         do_lower_case=FLAGS.do_lower_case, character_coverage=FLAGS.character_coverage,
         input_sentence_size=FLAGS.input_sentence_size, hard_vocab_limit=FLAGS.hard_vocab_limit,
-        random_seed=FLAGS.random_seed, num_threads=FLAGS.num_threads, log=logging.info)
+        random_seed=FLAGS.random_seed, num_threads=FLAGS.num_threads, overwrite=FLAGS.overwrite, log=logging.info)
 
 
 def run():

@@ -22,6 +22,7 @@ class DataCreationConfig(InstanceOptions):
     random_seed: int = 12345
     num_workers: int = os.cpu_count() or 1
     word_segmenter: Optional[str] = None  # Chinese whole-word masking: "jieba" or "module:function"
+    overwrite: bool = False  # replace output files that exist (otherwise: an error naming them)
 
     def validate(self):
         problems = []

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from albert_tf.data.file_patterns import expand_file_patterns
 from albert_tf.data.pretraining_instances import InstanceOptions
+from albert_tf.data.tfrecord_writer import framing_problem
 
 INT_FEATURES = ("input_ids", "input_mask", "segment_ids", "token_boundary",
                 "masked_lm_positions", "masked_lm_ids", "next_sentence_labels")
@@ -36,7 +37,9 @@ def feature_spec(max_seq_length, max_predictions_per_seq):
 
 
 def check_pretraining_files(files, max_seq_length, max_predictions_per_seq):
-    """Reads the first record of each file and checks feature names, kinds and lengths.
+    """Reads the first record of each file and checks feature names, kinds and lengths; local files
+    are also walked record by record to their end (`framing_problem`), so that a truncated copy stops
+    the run before training rather than minutes into it.
 
     Raises:
         ValueError: naming each bad file with its missing, mis-typed or
@@ -52,6 +55,10 @@ def check_pretraining_files(files, max_seq_length, max_predictions_per_seq):
             continue
         if first is None:
             problems.append(f"{path}: no records")
+            continue
+        truncated = framing_problem(path)
+        if truncated:
+            problems.append(f"{path}: {truncated}; copy or create it again")
             continue
         try:
             example = tf.train.Example.FromString(first.numpy())

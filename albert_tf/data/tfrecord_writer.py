@@ -261,3 +261,29 @@ class TFRecordWriter:
             self.abort()
         else:
             self.close()
+
+
+def framing_problem(path):
+    """Why the local TFRecord file `path` does not end on a record boundary (a truncated copy), or None.
+
+    Walks the length headers only (12 bytes read, then a seek over each record): about 3 us per
+    record on this project's 2-core VM (14 ms for the demo's 5,005), so ~3 minutes per 50 million
+    records at every start. Remote files are not walked.
+    """
+    if is_remote(path):
+        return None
+    size = os.path.getsize(path)
+    offset = records = 0
+    with open(path, "rb") as f:
+        while offset < size:
+            header = f.read(12)
+            if len(header) < 12:
+                return f"ends inside the header of record {records + 1} (byte {offset} of {size}): truncated"
+            (length,) = struct.unpack("<Q", header[:8])
+            offset += 12 + length + 4
+            if offset > size:
+                return (f"record {records + 1} needs {length + 16} bytes from byte {offset - length - 16} but the "
+                        f"file has {size}: truncated")
+            f.seek(offset)
+            records += 1
+    return None

@@ -24,6 +24,7 @@ class ExportConfig:
     version_2_with_negative: Optional[bool] = None  # squad; None: from the checkpoint
     max_query_length: int = 64  # squad: question tokens kept by the text signature
     max_qa_length: int = 128  # race: question+option tokens kept by the text signature
+    overwrite: bool = False  # replace an existing export_dir (otherwise: an error)
 
     def validate(self):
         problems = []

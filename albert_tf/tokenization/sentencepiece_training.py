@@ -5,6 +5,7 @@ import os
 
 import sentencepiece
 
+from albert_tf.errors import refuse_to_overwrite
 from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tokenization.full_tokenizer import FullTokenizer
 from albert_tf.tokenization.text_normalization import preprocess_text
@@ -16,12 +17,15 @@ USER_DEFINED_SYMBOLS = ("(", ")", '"', "-", ".", "\u2013", "\u00a3", "\u20ac")
 
 def train_sentencepiece(input_files, model_prefix, vocab_size=30000, do_lower_case=True,
                         character_coverage=0.99995, input_sentence_size=10_000_000,
-                        hard_vocab_limit=True, random_seed=12345, num_threads=1, log=print):
-    """Trains `model_prefix`.model/.vocab; returns the model path.
+                        hard_vocab_limit=True, random_seed=12345, num_threads=1, overwrite=False, log=print):
+    """Trains `model_prefix`.model/.vocab; returns the model path. An existing model is an error
+    unless `overwrite`.
 
     Raises:
         ValueError: if the corpus has no text.
     """
+    if not overwrite:
+        refuse_to_overwrite([model_prefix + ".model", model_prefix + ".vocab"], "overwrite (--overwrite)")
     directory = os.path.dirname(os.path.abspath(model_prefix))
     os.makedirs(directory, exist_ok=True)
     # A fixed name (it is recorded in the model's trainer spec) keeps models reproducible.
