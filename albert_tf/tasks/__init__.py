@@ -1,5 +1,10 @@
-"""Fine-tuning tasks: data readers, feature builders, metrics and post-processing.
+"""Every task the training loop runs, and the fine-tuning data, metrics and scoring they use.
 
-Nothing here imports TensorFlow; the runners feed the features to
-`albert_tf.data.finetuning_dataset`.
+- `task.Task` is the interface; `registry.TASKS` / `create_task(name, ...)` list every task:
+  `pretraining`, `classifier` (GLUE/CLUE/generic), `squad` (v1.1/v2.0), `race`.
+- `NAME_config.py`: each task's settings (dataclasses, no TensorFlow); `NAME_task.py`: the task.
+- TensorFlow-free helpers: `classification_tasks` (GLUE/CLUE readers), `metrics`, `squad_data`,
+  `squad_postprocessing`, `squad_evaluation` (the official scores), `race_data`.
+
+Import the modules directly; this package imports nothing itself.
 """
