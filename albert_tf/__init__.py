@@ -5,11 +5,12 @@ The top-level names are imported lazily, so that `albert_tf.tokenization` and
 TensorFlow costs about 6 s and 600 MiB of memory per process).
 """
 
-import importlib
 import os
 
 # This package is written for Keras 3 on its TensorFlow backend.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from albert_tf.lazy_exports import lazy_exports  # noqa: E402  (after the backend is chosen)
 
 __version__ = "0.1.0"
 
@@ -25,11 +26,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'albert_tf' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports("albert_tf", _EXPORTS)

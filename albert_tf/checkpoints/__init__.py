@@ -4,7 +4,7 @@ The names below are imported on first use, so that the TensorFlow-free
 config of this package (`conversion_config`) stays light.
 """
 
-import importlib
+from albert_tf.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "CheckpointMismatchError": "albert_tf.checkpoints.original_checkpoint",
@@ -20,11 +20,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'albert_tf.checkpoints' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports("albert_tf.checkpoints", _EXPORTS)

@@ -17,7 +17,6 @@ from absl import flags
 from albert_tf.cli import console, flag_groups
 from albert_tf.tasks.classification_tasks import TASKS
 from albert_tf.tasks.classifier_config import ClassifierConfig
-from albert_tf.training.training_config import TrainingConfig
 
 FLAGS = flags.FLAGS
 
@@ -36,8 +35,7 @@ flags.DEFINE_bool("has_header", True, "generic: TSV/CSV files start with a heade
 
 def configs_from_flags():
     """(task config, training config) from the parsed flags, validated."""
-    return (flag_groups.config_from_flags(ClassifierConfig()).validate(),
-            flag_groups.config_from_flags(TrainingConfig.for_finetuning()).validate())
+    return flag_groups.finetuning_configs(ClassifierConfig())
 
 
 def main(argv):

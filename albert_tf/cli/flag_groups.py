@@ -78,6 +78,12 @@ def define_output_flags(defaults, saved_model_help):
                       "Without it a run resumes, or stops if no checkpoint restores.")
 
 
+def finetuning_configs(task_defaults):
+    """(task config, training config) of a fine-tuning command from the parsed flags, validated."""
+    return (config_from_flags(task_defaults).validate(),
+            config_from_flags(TrainingConfig.for_finetuning()).validate())
+
+
 def config_from_flags(defaults, **overrides):
     """A copy of the config dataclass `defaults` whose fields take the values of the flags of the same names."""
     values = {}

@@ -13,7 +13,6 @@ from absl import flags
 from albert_tf.cli import console, flag_groups
 from albert_tf.tasks.race_config import RaceConfig
 from albert_tf.tasks.race_data import LEVELS
-from albert_tf.training.training_config import TrainingConfig
 
 FLAGS = flags.FLAGS
 
@@ -24,8 +23,7 @@ flags.DEFINE_list("levels", list(LEVELS), "RACE levels to read: middle, high or 
 
 def configs_from_flags():
     """(task config, training config) from the parsed flags, validated."""
-    return (flag_groups.config_from_flags(RaceConfig()).validate(),
-            flag_groups.config_from_flags(TrainingConfig.for_finetuning()).validate())
+    return flag_groups.finetuning_configs(RaceConfig())
 
 
 def main(argv):

@@ -14,7 +14,6 @@ from absl import flags
 
 from albert_tf.cli import console, flag_groups
 from albert_tf.tasks.squad_config import SquadConfig
-from albert_tf.training.training_config import TrainingConfig
 
 FLAGS = flags.FLAGS
 
@@ -35,8 +34,7 @@ flags.DEFINE_float("null_score_diff_threshold", None,
 
 def configs_from_flags():
     """(task config, training config) from the parsed flags, validated."""
-    return (flag_groups.config_from_flags(SquadConfig()).validate(),
-            flag_groups.config_from_flags(TrainingConfig.for_finetuning()).validate())
+    return flag_groups.finetuning_configs(SquadConfig())
 
 
 def main(argv):
