@@ -4,21 +4,19 @@ import dataclasses
 from typing import Optional
 
 from albert_tf.errors import ConfigError
+from albert_tf.tokenization.vocabulary_config import VocabularyConfig
 
 MODEL_TYPES = ("encoder", "classifier", "squad", "race")  # the keys of serving_module.SERVING_MODULES
 
 
 @dataclasses.dataclass
-class ExportConfig:
+class ExportConfig(VocabularyConfig):
     """What to export and how (field names are the flag names of tools/export_savedmodel.py)."""
 
     model_type: str = "encoder"
     albert_config_file: str = ""
     checkpoint: str = ""  # an original-layout checkpoint (Google, albert_zh, our export/) or one of ours
     export_dir: str = ""
-    spm_model_file: Optional[str] = None
-    vocab_file: Optional[str] = None
-    do_lower_case: bool = True
     max_seq_length: int = 512  # longest packed sequence of the raw-text signatures
     num_classes: Optional[int] = None  # classifier; None: from the checkpoint
     version_2_with_negative: Optional[bool] = None  # squad; None: from the checkpoint
@@ -27,21 +25,16 @@ class ExportConfig:
     overwrite: bool = False  # replace an existing export_dir (otherwise: an error)
 
     def validate(self):
-        problems = []
+        problems = self.vocabulary_problems()
         if self.model_type not in MODEL_TYPES:
             problems.append(f"model_type={self.model_type!r}: expected one of {MODEL_TYPES}")
         for name in ("albert_config_file", "checkpoint", "export_dir"):
             if not getattr(self, name):
                 problems.append(f"{name} is not set")
-        if not (self.spm_model_file or self.vocab_file):
-            problems.append("spm_model_file/vocab_file: neither is set; the text signatures need the vocabulary")
         if self.max_seq_length < 3:
             problems.append(f"max_seq_length={self.max_seq_length}: expected >= 3")
         ConfigError.check(problems, "export settings")
         return self
-
-    def vocabulary(self):
-        return dict(vocab_file=self.vocab_file, spm_model_file=self.spm_model_file, do_lower_case=self.do_lower_case)
 
     def module_options(self):
         """The model type's own arguments of its serving module."""

@@ -17,6 +17,7 @@ from albert_tf.models import AlbertClassifier
 from albert_tf.tasks import metrics as metric_functions
 from albert_tf.tasks.classification_tasks import encode_examples, read_examples
 from albert_tf.tasks.finetuning_task import FinetuningTask
+from albert_tf.tasks.task import NO_LEARNING_HINT
 from albert_tf.training.finetuning_objectives import ClassificationObjective, RegressionObjective
 
 
@@ -62,7 +63,7 @@ class ClassifierTask(FinetuningTask):
         if self.task.is_regression:
             if np.std(predicted) < 1e-6 * max(1.0, float(np.abs(predicted).max())):
                 return [f"{self.name} {split}: every prediction is {predicted[0]:.4f}; the regressor learned "
-                        "nothing (more steps, a pretrained --init_checkpoint or another learning rate)"]
+                        f"nothing ({NO_LEARNING_HINT})"]
             return []
         counts = collections.Counter(predicted.tolist())
         if len(counts) > 1:
@@ -71,8 +72,7 @@ class ClassifierTask(FinetuningTask):
         majority = max(collections.Counter(labels.tolist()).values()) / len(labels)
         only = self.task.labels[next(iter(counts))]
         return [f"{self.name} {split}: every example was predicted as label {only!r} (the majority-class "
-                f"rate is {majority:.4f}); the classifier learned nothing (more steps, a pretrained "
-                "--init_checkpoint or another learning rate)"]
+                f"rate is {majority:.4f}); the classifier learned nothing ({NO_LEARNING_HINT})"]
 
     def write_predictions(self, split, predictions, output_dir):
         names = self.task.submission_names or {}

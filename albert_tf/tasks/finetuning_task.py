@@ -1,9 +1,8 @@
 """What the fine-tuning tasks share: vocabulary, in-memory features, prediction-based scoring."""
 
 from albert_tf.data.finetuning_dataset import finetuning_dataset
-from albert_tf.errors import ConfigError
 from albert_tf.export.serving_module import SERVING_MODULES
-from albert_tf.tasks.task import Task
+from albert_tf.tasks.task import Task, check_vocabulary
 from albert_tf.tokenization import FullTokenizer
 
 
@@ -31,13 +30,7 @@ class FinetuningTask(Task):
         return self._tokenizer
 
     def check_inputs(self, albert_config):
-        vocabulary = self.config.spm_model_file or self.config.vocab_file
-        self.tokenizer.special_token_ids()  # [CLS] and [SEP] must be real tokens, not <pad>/<unk>
-        if self.tokenizer.vocab_size != albert_config.vocab_size:
-            raise ConfigError(
-                f"{vocabulary} has {self.tokenizer.vocab_size} tokens but the model config says vocab_size="
-                f"{albert_config.vocab_size}: the vocabulary is not the one the model was trained with; pass the "
-                "model's own spm_model_file/vocab_file")
+        check_vocabulary(self.tokenizer, albert_config)
 
     def features(self, split):
         raise NotImplementedError

@@ -20,7 +20,7 @@ from albert_tf.data.pretraining_instances import InstanceOptions
 from albert_tf.errors import ConfigError
 from albert_tf.export.serving_module import SERVING_MODULES
 from albert_tf.models import AlbertPretrainer
-from albert_tf.tasks.task import Task
+from albert_tf.tasks.task import Task, check_vocabulary
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.sentencepiece_training import train_sentencepiece
 from albert_tf.training.pretraining_objective import PretrainingObjective
@@ -97,11 +97,7 @@ class PretrainingTask(Task):
             check_pretraining_files(expand_file_patterns(self.files[split], "pretraining TFRecord file"),
                                     self.config.max_seq_length, self.config.max_predictions_per_seq)
         if self.spm_model_file or self.config.vocab_file:
-            tokenizer = FullTokenizer(**self.vocabulary())
-            if tokenizer.vocab_size != albert_config.vocab_size:
-                raise ConfigError(
-                    f"{self.spm_model_file or self.config.vocab_file} has {tokenizer.vocab_size} tokens but the model "
-                    f"config says vocab_size={albert_config.vocab_size}; pass the vocabulary the data was made with")
+            check_vocabulary(FullTokenizer(**self.vocabulary()), albert_config)
 
     def build_model(self, albert_config):
         return AlbertPretrainer(albert_config)

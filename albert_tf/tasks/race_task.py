@@ -15,6 +15,7 @@ import numpy as np
 from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.models import AlbertMultipleChoice
 from albert_tf.tasks.finetuning_task import FinetuningTask
+from albert_tf.tasks.task import NO_LEARNING_HINT
 from albert_tf.tasks.race_data import LEVELS, NUM_CHOICES, encode_race_examples, read_race_examples
 from albert_tf.training.finetuning_objectives import ClassificationObjective
 
@@ -59,7 +60,7 @@ class RaceTask(FinetuningTask):
         if len(choices) > 1:
             return []
         return [f"RACE {split}: option {'ABCD'[next(iter(choices))]} was chosen for every question; the model "
-                "learned nothing yet (more steps, a pretrained --init_checkpoint or another learning rate)"]
+                f"learned nothing yet ({NO_LEARNING_HINT})"]
 
     def write_predictions(self, split, predictions, output_dir):
         path = os.path.join(output_dir, f"{split}_predictions.tsv")

@@ -18,6 +18,7 @@ from albert_tf.errors import ConfigError
 from albert_tf.models import AlbertQuestionAnswerer
 from albert_tf.tasks import squad_evaluation
 from albert_tf.tasks.finetuning_task import FinetuningTask
+from albert_tf.tasks.task import NO_LEARNING_HINT
 from albert_tf.tasks.squad_data import convert_examples_to_features, read_squad_examples
 from albert_tf.tasks.squad_postprocessing import postprocess_v1, postprocess_v2, write_prediction_files
 from albert_tf.training.finetuning_objectives import SquadV1Objective, SquadV2Objective
@@ -90,7 +91,7 @@ class SquadTask(FinetuningTask):
         answers, _, _ = self.answers(split, predictions, self.threshold if self.v2 else None)
         if answers and not any(answers.values()):
             return [f"SQuAD {split}: every question was answered with no answer (\"\"); the model learned "
-                    "nothing yet (more steps, a pretrained --init_checkpoint or another learning rate)"]
+                    f"nothing yet ({NO_LEARNING_HINT})"]
         return []
 
     def write_predictions(self, split, predictions, output_dir):

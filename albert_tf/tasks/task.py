@@ -7,6 +7,21 @@ checkpoints, evaluation and export are the loop's
 (`albert_tf.training.training_loop.run_training`).
 """
 
+from albert_tf.errors import ConfigError
+
+# How a learned-nothing warning ends: what usually fixes it.
+NO_LEARNING_HINT = "more steps, a pretrained --init_checkpoint or another learning rate"
+
+
+def check_vocabulary(tokenizer, albert_config):
+    """The tokenizer's [CLS]/[SEP]/[MASK] are real tokens and its size is the model's `vocab_size`."""
+    tokenizer.special_token_ids()  # ValueError naming the file otherwise (they would map to <pad>/<unk>)
+    if tokenizer.vocab_size != albert_config.vocab_size:
+        raise ConfigError(
+            f"{tokenizer.spm_model_file or tokenizer.vocab_file} has {tokenizer.vocab_size} tokens but the model "
+            f"config says vocab_size={albert_config.vocab_size}: it is not the vocabulary the model (and its data) "
+            "was made with; pass that spm_model_file/vocab_file")
+
 
 class Task:
     """Base of every task in `albert_tf.tasks.registry.TASKS`.

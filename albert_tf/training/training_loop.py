@@ -88,11 +88,10 @@ class TrainingLoop:
                 f"train_batch_size={config.train_batch_size}: expected a multiple of replicas "
                 f"({self.strategy.num_replicas_in_sync}) x gradient_accumulation_steps "
                 f"({config.gradient_accumulation_steps})")
-        os.makedirs(config.output_dir, exist_ok=True)
         # Non-chief workers take part in every save but keep their files apart.
         output_dir = os.path.abspath(config.output_dir)
         self.work_dir = output_dir if self.is_chief else os.path.join(output_dir, f"worker_{task_id}")
-        # One run per output folder, for the run's whole life; a second one stops here.
+        # One run per output folder, for the run's whole life (it creates the folder); a second one stops here.
         self.lock = RunLock(self.work_dir).acquire()
         try:
             self._set_up(task, config)
