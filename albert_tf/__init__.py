@@ -21,6 +21,7 @@ _EXPORTS = {
     "save_checkpoint": "albert_tf.checkpoints.original_checkpoint",
     "AlbertEncoder": "albert_tf.models",
     "AlbertPretrainer": "albert_tf.models",
+    "load_model": "albert_tf.models.model_loading",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -8,8 +8,9 @@ from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints.conversion_config import ConversionConfig  # noqa: F401  (the argument of convert)
 from albert_tf.checkpoints.keras_hub_interop import encoder_from_keras_hub, encoder_to_keras_hub
 from albert_tf.checkpoints.original_checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
-from albert_tf.errors import ConfigError, refuse_to_overwrite
+from albert_tf.errors import ConfigError
 from albert_tf.models import AlbertEncoder, AlbertPretrainer
+from albert_tf.outputs.atomic_files import atomic_files, atomic_path, prepare_outputs
 
 
 def read_config(config, checkpoint_prefix):
@@ -37,20 +38,21 @@ def load_source(config):
 def convert(config):
     """Reads the source and writes every output `config` names; returns [(description, path)]."""
     config.validate()
-    if not config.overwrite:
-        outputs = [config.output_keras_hub_preset, config.output_keras_model]
-        if config.output_checkpoint:
-            outputs.append(config.output_checkpoint + ".index")
-        refuse_to_overwrite([p for p in outputs if p], "overwrite (--overwrite)")
+    outputs = [config.output_keras_hub_preset, config.output_keras_model]
+    if config.output_checkpoint:
+        outputs.append(config.output_checkpoint + ".index")
+    prepare_outputs(outputs, config.overwrite)
     model = load_source(config)
     written = []
     if config.output_checkpoint:
         written.append(("original-layout checkpoint (+ albert_config.json)",
                         save_checkpoint(model, config.output_checkpoint)))
     if config.output_keras_hub_preset:
-        encoder_to_keras_hub(getattr(model, "encoder", model), preset_dir=config.output_keras_hub_preset)
+        with atomic_path(config.output_keras_hub_preset) as temporary:
+            encoder_to_keras_hub(getattr(model, "encoder", model), preset_dir=temporary)
         written.append(("keras-hub preset", config.output_keras_hub_preset))
     if config.output_keras_model:
-        model.save(config.output_keras_model)
-        written.append(("Keras model", config.output_keras_model))
+        with atomic_files(config.output_keras_model) as staged:  # Keras wants the name to end in .keras
+            model.save(staged)
+        written.append(("Keras model (albert_tf.load_model)", config.output_keras_model))
     return written

@@ -15,6 +15,7 @@ import tensorflow as tf
 from absl import logging
 
 from albert_tf.checkpoints import variable_names  # a submodule: the package imports nothing eagerly
+from albert_tf.outputs.atomic_files import atomic_files
 
 _DATA_SUFFIX_RE = re.compile(r"\.data-\d{5}-of-\d{5}$")
 _KERAS_WEIGHT_SUFFIXES = (".h5", ".hdf5", ".keras")
@@ -182,6 +183,32 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
     """
     prefix = resolve_checkpoint_path(path)
     reader, shapes = _open(prefix)
+    return assign_tensors(model, shapes, reader.get_tensor, f"Checkpoint {prefix}", prefix, strict=strict,
+                          init_from_group0=init_from_group0)
+
+
+def assign_tensors(model, shapes, read, description, source, strict=True, init_from_group0=False, optional=(),
+                   hint=None, display=str):
+    """Assigns tensors named as in the original checkpoints to `model`: all of them or, on any problem, none.
+
+    The core of `load_checkpoint`, for any source of such tensors (a TF1
+    checkpoint, a Hugging Face folder after renaming).
+
+    Args:
+        model, strict, init_from_group0: as for `load_checkpoint`.
+        shapes: {name: shape} of every tensor the source holds; optimizer
+            slots and the step are skipped (`variable_names.is_model_variable`).
+        read: `read(name)` returns that tensor (a truncated source raises).
+        description: the source in messages ("Checkpoint out/model.ckpt-best").
+        source: the path recorded in the `LoadReport`.
+        optional: model variable names the source may lack (left at their
+            initial values and reported as not loaded).
+        hint: text to end a mismatch error with (default: the layout hint).
+        display: the name a mismatch error shows for a tensor name (the source's own spelling).
+
+    Returns:
+        A `LoadReport`.
+    """
     encoder_vars, head_vars = variable_names.model_variables(model)
     wanted = dict(encoder_vars)
     if strict:
@@ -191,34 +218,35 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
 
     sources, missing, misshaped = {}, [], {}
     for name, variable in wanted.items():
-        source = variable_names.group0_source(name, available) if init_from_group0 else name
-        if source not in available:
-            missing.append(f"{name} {list(variable.shape)}")
-        elif shapes[source] != tuple(variable.shape):
-            misshaped[source] = (
-                f"{source}: checkpoint {list(shapes[source])} vs model {list(variable.shape)}"
+        origin = variable_names.group0_source(name, available) if init_from_group0 else name
+        if origin not in available:
+            if name not in optional:
+                missing.append(f"{display(name)} {list(variable.shape)}")
+        elif tuple(shapes[origin]) != tuple(variable.shape):
+            misshaped[origin] = (
+                f"{display(origin)}: checkpoint {list(shapes[origin])} vs model {list(variable.shape)}"
             )
         else:
-            sources[name] = source
+            sources[name] = origin
     if not strict:  # heads are loaded where the checkpoint has them with the same shapes
         sources.update({name: name for name, variable in head_vars.items()
-                        if name in available and shapes[name] == tuple(variable.shape)})
+                        if name in available and tuple(shapes[name]) == tuple(variable.shape)})
     used = set(sources.values()) | set(misshaped)
     unused = sorted(name for name in model_names if name not in used)
     # With init_from_group0 the checkpoint's other groups are skipped on
     # purpose; otherwise a strict load must use every model variable.
     unexpected = [] if (not strict or init_from_group0) else [
-        f"{name} {list(shapes[name])}" for name in unused
+        f"{display(name)} {list(shapes[name])}" for name in unused
     ]
     if missing or misshaped or unexpected:
         variant = _model_config(model).variant
         raise CheckpointMismatchError(
-            f"Checkpoint {prefix} does not match {type(model).__name__} "
+            f"{description} does not match {type(model).__name__} "
             f"(variant '{variant}', strict={strict}):"
             + _format("missing from the checkpoint", missing)
             + _format("unexpected in the checkpoint", unexpected)
             + _format("shape mismatch", list(misshaped.values()))
-            + _layout_hint(model_names, variant)
+            + (_layout_hint(model_names, variant) if hint is None else hint)
             + (
                 "\nTo load only the encoder and report the rest, pass strict=False."
                 if strict and not missing and not misshaped
@@ -230,21 +258,21 @@ def load_checkpoint(model, path, strict=True, init_from_group0=False):
     # variable changes.
     all_variables = {**encoder_vars, **head_vars}
     values = {}
-    for name, source in sources.items():
+    for name, origin in sources.items():
         try:
-            values[name] = np.asarray(reader.get_tensor(source), dtype=all_variables[name].dtype)
-        except Exception as error:  # the reader raises several TF error types for a damaged file
+            values[name] = np.asarray(read(origin), dtype=all_variables[name].dtype)
+        except Exception as error:  # readers raise several error types for a damaged file
             raise CheckpointReadError(
-                f"Checkpoint {prefix} could not be read at {source} ({type(error).__name__}: "
+                f"{description} could not be read at {origin} ({type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else ''}); it is truncated or corrupt. "
                 "No variable was changed; use an intact copy or an earlier checkpoint.") from error
     for name, value in values.items():
         all_variables[name].assign(value)
     report = LoadReport(
-        checkpoint=prefix,
+        checkpoint=source,
         loaded=sources,
         unused=unused,
-        not_loaded=sorted(set(head_vars) - set(sources)),
+        not_loaded=sorted(set(all_variables) - set(sources)),
         skipped_non_model=sorted(set(shapes) - available),
     )
     logging.info("%s", report.summary())
@@ -282,11 +310,9 @@ def save_checkpoint(model, prefix, global_step=None, write_config=True):
         names.append("global_step")
         tensors.append(tf.constant(int(global_step), tf.int64))
     directory = os.path.dirname(os.path.abspath(prefix))
-    os.makedirs(directory, exist_ok=True)
-    tf.raw_ops.SaveV2(
-        prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names),
-        tensors=tensors,
-    )
+    # Staged and moved into place index last: the prefix is at every moment the old checkpoint, none, or this one.
+    with atomic_files(prefix, marker=".index") as staged:
+        tf.raw_ops.SaveV2(prefix=staged, tensor_names=names, shape_and_slices=[""] * len(names), tensors=tensors)
     previous = tf.train.get_checkpoint_state(directory)
     history = list(previous.all_model_checkpoint_paths) if previous else []
     name = os.path.basename(prefix)

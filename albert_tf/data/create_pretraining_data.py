@@ -39,8 +39,8 @@ from albert_tf.data.pretraining_instances import (
 )
 from albert_tf.data.data_creation_config import DataCreationConfig  # noqa: F401  (create_from_config)
 from albert_tf.data.file_patterns import expand_file_patterns
-from albert_tf.errors import refuse_to_overwrite
 from albert_tf.data.tfrecord_writer import TFRecordWriter, frame_records, serialize_examples
+from albert_tf.outputs.atomic_files import prepare_outputs
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.text_normalization import is_cjk_character
 
@@ -404,8 +404,7 @@ def create_from_config(config, log=print):
     config.validate()
     input_files = expand_file_patterns(config.input_file)
     outputs = config.output_paths()
-    if not config.overwrite:
-        refuse_to_overwrite(outputs, "overwrite (--overwrite)")
+    prepare_outputs(outputs, config.overwrite)
     for path in outputs:
         directory = os.path.dirname(path)
         if directory and "://" not in path:

@@ -12,10 +12,11 @@ import tensorflow as tf
 
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints.original_checkpoint import resolve_checkpoint_path
-from albert_tf.errors import ConfigError, refuse_to_overwrite
+from albert_tf.errors import ConfigError
 from albert_tf.export.export_config import ExportConfig  # noqa: F401  (the argument of export_checkpoint)
 from albert_tf.export.serving_module import SERVING_MODULES, export_saved_model
 from albert_tf.models import AlbertClassifier, AlbertMultipleChoice, AlbertPretrainer, AlbertQuestionAnswerer
+from albert_tf.outputs.atomic_files import prepare_outputs
 from albert_tf.training.runner_utils import load_initial_weights
 
 
@@ -53,12 +54,12 @@ def build_model(config, albert_config):
 def export_checkpoint(config):
     """Writes the SavedModel `config` describes; returns its signature names."""
     config.validate()
-    if not config.overwrite:
-        refuse_to_overwrite([config.export_dir], "overwrite (--overwrite)")
+    prepare_outputs([config.export_dir], config.overwrite)
     albert_config = AlbertConfig.from_json_file(config.albert_config_file)
     if config.max_seq_length > albert_config.max_position_embeddings:
         raise ConfigError(f"max_seq_length={config.max_seq_length}: expected at most max_position_embeddings="
-                          f"{albert_config.max_position_embeddings} of {config.albert_config_file}")
+                          f"{albert_config.max_position_embeddings} of {config.albert_config_file}; set "
+                          f"max_seq_length to at most {albert_config.max_position_embeddings}")
     model, strict = build_model(config, albert_config)
     load_initial_weights(model, config.checkpoint, strict=strict)
     module = SERVING_MODULES[config.model_type](model, config.max_seq_length, **config.module_options(),

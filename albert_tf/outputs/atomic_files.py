@@ -11,12 +11,26 @@ object only when its upload completes.
         json.dump(results, f)
     with atomic_path("export/saved_model") as temporary:   # a folder: its writer fills `temporary`
         tf.saved_model.save(module, temporary)
+    with atomic_files("export/model.ckpt-best", marker=".index") as staged:   # a checkpoint's files
+        tf.raw_ops.SaveV2(prefix=staged, ...)
+
+`atomic_files` is for writers that insist on the final name (Keras wants
+`.keras` at the end) or write several files from one prefix (a checkpoint's
+`.index` and `.data-*`): they write into a staging folder `.NAME.tmp-PID/`
+and the files move out when all are complete. Several renames are not one,
+so a `marker` file (a checkpoint's `.index`, without which readers see no
+checkpoint) is removed first and moved in last: at every moment the prefix
+is the old complete checkpoint, absent, or the new one.
 """
 
 import contextlib
 import os
 import re
 import shutil
+
+from absl import logging
+
+from albert_tf.errors import refuse_to_overwrite
 
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)$")
 
@@ -89,17 +103,71 @@ def atomic_open(path, mode="w", **kwargs):
             yield handle
 
 
+@contextlib.contextmanager
+def atomic_files(path, marker=None):
+    """Yields DIR/.NAME.tmp-PID/NAME for a writer of NAME or of files NAME*; moves them into DIR if the block succeeds.
+
+    `marker`: the suffix of the file that makes the set valid (".index" for a
+    checkpoint prefix); the old one is removed before any file moves and the
+    new one moves last.
+    """
+    if is_remote(path):
+        yield path
+        return
+    directory, name = os.path.split(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    staging = temporary_name(path)
+    _remove(staging)
+    os.makedirs(staging)
+    try:
+        yield os.path.join(staging, name)
+        _fsync(staging)
+        written = os.listdir(staging)
+        last = [f for f in written if marker is not None and f == name + marker]
+        if last and os.path.lexists(path + marker):
+            os.remove(path + marker)
+            _fsync(directory)
+        for group in ([f for f in written if f not in last], last):
+            for file_name in group:
+                os.replace(os.path.join(staging, file_name), os.path.join(directory, file_name))
+            _fsync(directory)  # the files of the set are in place before the marker
+    finally:
+        _remove(staging)
+
+
 def remove_leftovers(directory):
-    """Deletes temporaries of interrupted atomic writes in `directory` whose writer is gone; returns them."""
-    removed = []
+    """Cleans up after interrupted atomic writes in `directory` whose writer is gone; returns what it did.
+
+    Temporaries are deleted. An old folder set aside by a replacement that
+    was killed before the new folder moved in (`.NAME.old-PID` with no NAME)
+    is moved back: the old complete folder is kept until a new one is complete.
+    """
+    cleaned = []
     if is_remote(directory) or not os.path.isdir(directory):
-        return removed
-    for name in os.listdir(directory):
+        return cleaned
+    for name in sorted(os.listdir(directory)):
         match = _TEMPORARY.match(name)
-        if match and not _alive(int(match.group("pid"))):
+        if not match or _alive(int(match.group("pid"))):
+            continue
+        final = os.path.join(directory, match.group("name"))
+        if name.endswith(f".old-{match.group('pid')}") and not os.path.lexists(final):
+            os.replace(os.path.join(directory, name), final)
+            cleaned.append(f"{name} (moved back to {match.group('name')})")
+        else:
             _remove(os.path.join(directory, name))
-            removed.append(name)
-    return removed
+            cleaned.append(name)
+    return cleaned
+
+
+def prepare_outputs(paths, overwrite):
+    """Before a tool writes `paths`: cleans up interrupted writes beside them, and refuses existing ones
+    unless `overwrite` (what the user has is replaced only when asked)."""
+    paths = [os.fspath(p) for p in paths if p]
+    for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in paths if not is_remote(p)}):
+        for name in remove_leftovers(directory):
+            logging.warning("cleaned up %s in %s, left by an interrupted write", name, directory)
+    if not overwrite:
+        refuse_to_overwrite(paths, "overwrite (--overwrite)")
 
 
 def _alive(pid):

@@ -5,8 +5,7 @@ import os
 
 import sentencepiece
 
-from albert_tf.errors import refuse_to_overwrite
-from albert_tf.outputs.atomic_files import atomic_open
+from albert_tf.outputs.atomic_files import atomic_open, prepare_outputs
 from albert_tf.tokenization.full_tokenizer import FullTokenizer
 from albert_tf.tokenization.text_normalization import preprocess_text
 
@@ -24,8 +23,7 @@ def train_sentencepiece(input_files, model_prefix, vocab_size=30000, do_lower_ca
     Raises:
         ValueError: if the corpus has no text.
     """
-    if not overwrite:
-        refuse_to_overwrite([model_prefix + ".model", model_prefix + ".vocab"], "overwrite (--overwrite)")
+    prepare_outputs([model_prefix + ".model", model_prefix + ".vocab"], overwrite)
     directory = os.path.dirname(os.path.abspath(model_prefix))
     os.makedirs(directory, exist_ok=True)
     # A fixed name (it is recorded in the model's trainer spec) keeps models reproducible.

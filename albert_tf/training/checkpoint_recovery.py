@@ -57,10 +57,24 @@ def _set_aside(prefix):
                                overwrite=True)
 
 
-def restore_newest_valid(checkpoint, directory, state_latest):
+def _restore(checkpoint, prefix, items, optional):
+    """Restores `checkpoint` from `prefix` whole, or, when the checkpoint lacks some `optional` of its
+    `items` (an older version's), the other items."""
+    stored = {name.split("/", 1)[0] for name, _ in tf.train.list_variables(prefix)}
+    absent = [name for name in optional if name in (items or {}) and name not in stored]
+    if absent:
+        logging.warning("%s was written by an earlier version, without %s: resuming with their initial values "
+                        "(a dropout run then differs from an unbroken one)", prefix, ", ".join(absent))
+        checkpoint = tf.train.Checkpoint(**{k: v for k, v in items.items() if k not in absent})
+    checkpoint.restore(prefix).assert_existing_objects_matched()
+
+
+def restore_newest_valid(checkpoint, directory, state_latest, items=None, optional=()):
     """Restores the newest `ckpt-N` of `directory` that restores whole; returns its prefix, or None if none exist.
 
     `state_latest` is what the state file names (None when it is missing).
+    `items`: the keyword arguments `checkpoint` was made with; `optional`:
+    those of them that a checkpoint of an earlier version may lack.
     Raises `ResumeError` when checkpoints exist and none restores.
     """
     found = checkpoint_prefixes(directory)
@@ -74,7 +88,7 @@ def restore_newest_valid(checkpoint, directory, state_latest):
     failures = []
     for index, prefix in enumerate(prefixes):
         try:
-            checkpoint.restore(prefix).assert_existing_objects_matched()
+            _restore(checkpoint, prefix, items, optional)
         except Exception as error:  # damaged files raise OpError, IndexError, ValueError or AssertionError
             failures.append((prefix, f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"))
             continue

@@ -6,6 +6,9 @@ import tensorflow as tf
 from albert_tf.training.training_config import MIXED_PRECISION
 
 
+OPTIONAL_CHECKPOINT_ITEMS = ("random_states",)  # absent from checkpoints of earlier versions
+
+
 def _concatenate_padded(arrays):
     """Concatenates along axis 0, zero-padding axis 1 where batch lengths differ."""
     if arrays[0].ndim >= 2:
@@ -84,10 +87,21 @@ class Trainer:
             self.optimizer.build(self.model.trainable_variables)
 
     def checkpoint_items(self):
-        """Objects to put in a `tf.train.Checkpoint` to resume training exactly."""
-        return dict(model=self.model, optimizer=self.optimizer, step=self.step,
-                    loss_scale=self.loss_scale, finite_steps=self.finite_steps,
-                    skipped_steps=self.skipped_steps)
+        """Objects to put in a `tf.train.Checkpoint` to resume training exactly.
+
+        `random_states` are the model's non-trainable variables: the state of
+        each dropout layer's Keras SeedGenerator, which `tf.train.Checkpoint`
+        does not reach through the model (Keras tracks it, TensorFlow's object
+        graph does not). Without them a resumed run would draw again the
+        dropout masks of its first steps. Checkpoints written before they were
+        saved lack the item (`OPTIONAL_CHECKPOINT_ITEMS`).
+        """
+        items = dict(model=self.model, optimizer=self.optimizer, step=self.step,
+                     loss_scale=self.loss_scale, finite_steps=self.finite_steps,
+                     skipped_steps=self.skipped_steps)
+        if self.model.non_trainable_variables:
+            items["random_states"] = list(self.model.non_trainable_variables)
+        return items
 
     @tf.function
     def train_step(self, iterator):

@@ -58,8 +58,9 @@ from albert_tf.training.checkpoint_recovery import (CHECKPOINT_NAME, remove_inte
                                                     set_run_state_aside)
 from albert_tf.training.progress import Progress, format_seconds
 from albert_tf.training.runner_utils import create_strategy, load_initial_weights, worker_role, write_summaries
-from albert_tf.training.trainer import Trainer
+from albert_tf.training.trainer import OPTIONAL_CHECKPOINT_ITEMS, Trainer
 
+BEST_RECORD = "best_eval.json"  # inside best/, beside the weights it describes
 DTYPE_POLICIES = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfloat16"}
 
 
@@ -101,7 +102,7 @@ class TrainingLoop:
 
     def _set_up(self, task, config):
         for name in remove_leftovers(self.work_dir) + remove_leftovers(os.path.join(self.work_dir, "export")):
-            logging.warning("removed %s, the temporary file of an interrupted write", name)
+            logging.warning("cleaned up %s, left by an interrupted write", name)
         checkpoint_dir = os.path.join(self.work_dir, "checkpoints")
         remove_interrupted_saves(checkpoint_dir)
         if config.overwrite_output_dir:
@@ -125,11 +126,13 @@ class TrainingLoop:
                 bias_correction=config.bias_correction, gate_updates=True)
         self.trainer = Trainer(self.model, task.objective, optimizer, self.strategy,
                                config.gradient_accumulation_steps, config.mixed_precision, config.clip_norm)
-        self.checkpoint = tf.train.Checkpoint(**self.trainer.checkpoint_items())
+        self.checkpoint_items = self.trainer.checkpoint_items()
+        self.checkpoint = tf.train.Checkpoint(**self.checkpoint_items)
         self.checkpoint_dir = checkpoint_dir
         self.manager = self._checkpoint_manager()
         self.best_dir = os.path.join(self.work_dir, "best")
         self.best_file = os.path.join(self.work_dir, "best_eval.json")
+        self.best_export = os.path.join(self.work_dir, "export", "model.ckpt-best")
         self.writers = {}
 
     # --- pieces -------------------------------------------------------------------------------
@@ -160,7 +163,9 @@ class TrainingLoop:
                                               skip_batches))
 
     def restore_or_initialise(self):
-        restored = restore_newest_valid(self.checkpoint, self.checkpoint_dir, self.manager.latest_checkpoint)
+        self.sync_best_copies()
+        restored = restore_newest_valid(self.checkpoint, self.checkpoint_dir, self.manager.latest_checkpoint,
+                                        self.checkpoint_items, OPTIONAL_CHECKPOINT_ITEMS)
         if restored:
             self.manager = self._checkpoint_manager()  # it now lists the checkpoints found valid
             logging.info("resumed from %s at step %d", restored, self.step)
@@ -175,30 +180,71 @@ class TrainingLoop:
         return self.task.score(split, self.trainer, self.dataset(split, is_training=False),
                                self.config.max_eval_steps)
 
+    # The best weights are one transaction: best/ holds the weights and their record (best/best_eval.json) and is
+    # committed whole. OUTPUT_DIR/best_eval.json and export/model.ckpt-best are copies made after it, and
+    # `sync_best_copies` remakes them at the next start if a run was killed before they were both written.
+
     def best(self):
-        if os.path.exists(self.best_file):
-            with open(self.best_file) as f:
-                return json.load(f)
-        return None
+        """The record of the best weights kept ({"step", "metrics"}), or None."""
+        if not os.path.isdir(self.best_dir):
+            return None
+        inside = os.path.join(self.best_dir, BEST_RECORD)
+        path = inside if os.path.exists(inside) else self.best_file  # the second: a best/ kept without its record
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
 
     def keep_if_best(self, metrics):
         best, metric = self.best(), self.task.primary_metric
         if best is not None and best["metrics"][metric] >= metrics[metric]:
             return False
+        record = {"step": self.step, "metrics": metrics}
         with atomic_path(self.best_dir) as temporary:
             tf.train.Checkpoint(model=self.model).write(os.path.join(temporary, "model"))
-        save_checkpoint(self.model, os.path.join(self.work_dir, "export", "model.ckpt-best"), global_step=self.step)
-        with atomic_open(self.best_file, "w") as f:  # the record follows the weights it describes
-            json.dump({"step": self.step, "metrics": metrics}, f, indent=2, sort_keys=True)
+            with open(os.path.join(temporary, BEST_RECORD), "w") as f:
+                json.dump(record, f, indent=2, sort_keys=True)
+        self.write_best_copies(record)
         return True
+
+    def write_best_copies(self, record):
+        save_checkpoint(self.model, self.best_export, global_step=record["step"])
+        with atomic_open(self.best_file, "w") as f:  # the copy follows the weights it describes
+            json.dump(record, f, indent=2, sort_keys=True)
+
+    def sync_best_copies(self):
+        """Remakes best_eval.json and export/model.ckpt-best from best/ if they are not its copies (a killed run)."""
+        inside = os.path.join(self.best_dir, BEST_RECORD)
+        if not (self.is_chief and os.path.exists(inside)):
+            return
+        with open(inside) as f:
+            record = json.load(f)
+        copy = None
+        if os.path.exists(self.best_file):
+            with open(self.best_file) as f:
+                copy = json.load(f)
+        exported = (os.path.exists(self.best_export + ".index")
+                    and tf.train.load_checkpoint(self.best_export).get_tensor("global_step") == record["step"])
+        if copy == record and exported:
+            return
+        current = [variable.numpy() for variable in self.model.weights]
+        self.load_best_weights()
+        self.write_best_copies(record)
+        for variable, value in zip(self.model.weights, current):  # the model is as it was: nothing restored yet
+            variable.assign(value)
+        logging.warning("remade %s and %s from %s (step %d): the run that kept them was interrupted",
+                        self.best_file, self.best_export, self.best_dir, record["step"])
+
+    def load_best_weights(self):
+        tf.train.Checkpoint(model=self.model).read(os.path.join(self.best_dir, "model")).expect_partial() \
+            .assert_existing_objects_matched()
 
     def use_best_weights(self):
         """Loads the best weights if some were kept; returns the step they are from."""
         best = self.best()
         if best is None:
             return self.step
-        tf.train.Checkpoint(model=self.model).read(os.path.join(self.best_dir, "model")).expect_partial() \
-            .assert_existing_objects_matched()
+        self.load_best_weights()
         logging.info("using the best weights, from step %d (%s %.4f)", best["step"], self.task.primary_metric,
                      best["metrics"][self.task.primary_metric])
         return best["step"]
@@ -252,13 +298,15 @@ class TrainingLoop:
                     "skipped_steps": float(self.trainer.skipped_steps.numpy())})
                 window, window_steps, window_start = None, 0, now
             if step % config.save_checkpoints_steps == 0 or step == total:
-                progress.write(self.save)
+                # Evaluate (and keep the best) before the checkpoint: a run killed in between resumes from the
+                # previous checkpoint and repeats both, so the best weights follow the same course as unkilled.
                 if evaluate_at_checkpoints:
                     metrics, _ = self.evaluate(self.task.eval_splits[0])
                     improved = self.task.primary_metric is not None and self.keep_if_best(metrics)
                     write_summaries(self.writer("eval"), step, metrics)
                     progress.write(logging.info, "eval at step %d: %s%s", step, json.dumps(metrics, sort_keys=True),
                                    "  (best so far)" if improved else "")
+                progress.write(self.save)
         if len(losses) >= 2 and not losses[-1] < losses[0]:
             logging.warning("the training loss did not fall (%.4f in the first logged window, %.4f in the last): "
                             "the model is learning nothing; check the learning rate, the warmup and the data",
@@ -281,7 +329,7 @@ class TrainingLoop:
                 predictions = self.trainer.predict(self.dataset(split, is_training=False))
                 outputs.extend(("predictions", path) for path in task.write_predictions(split, predictions,
                                                                                           self.work_dir))
-        best_export = os.path.join(self.work_dir, "export", "model.ckpt-best")
+        best_export = self.best_export
         if not (config.do_eval and os.path.exists(best_export + ".index")):
             best_export = os.path.join(self.work_dir, "export", f"model.ckpt-{step}")
             save_checkpoint(self.model, best_export, global_step=step)
