@@ -59,11 +59,16 @@ def gelu_for_training(x):
     return _gelu_forward(x), gradient
 
 
+def gelu_erf(x):
+    """GELU in its exact form, x * Phi(x) (Hugging Face's `gelu`; ALBERT's own is the tanh approximation)."""
+    return tf.nn.gelu(x, approximate=False)
+
+
 def linear(x):
     return x
 
 
-_ACTIVATIONS = {"gelu": gelu, "relu": tf.nn.relu, "tanh": tf.tanh, "linear": linear}
+_ACTIVATIONS = {"gelu": gelu, "gelu_erf": gelu_erf, "relu": tf.nn.relu, "tanh": tf.tanh, "linear": linear}
 _TRAINING_ACTIVATIONS = {"gelu": gelu_for_training}
 
 

@@ -8,7 +8,7 @@ import os
 from albert_tf.outputs.atomic_files import atomic_open
 
 # Activation names the original `modeling.get_activation` accepts.
-ACTIVATIONS = ("gelu", "relu", "tanh", "linear")
+ACTIVATIONS = ("gelu", "gelu_erf", "relu", "tanh", "linear")
 
 # The two checkpoint/model layouts this package reproduces:
 # - "google": google-research/albert (and Google's own Chinese models).

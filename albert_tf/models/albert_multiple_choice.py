@@ -21,7 +21,8 @@ class AlbertMultipleChoice(FinetuningModel):
 
     Args:
         config: an `AlbertConfig`.
-        num_choices: K (4 for RACE).
+        num_choices: K (4 for RACE) of the batch the variables are built with; a call scores as many
+            choices as its inputs hold.
         dropout_rate: dropout on the pooled outputs in training.
         dtype: a dtype policy name; defaults to the global policy.
 
@@ -50,7 +51,7 @@ class AlbertMultipleChoice(FinetuningModel):
         flat = {name: tf.reshape(inputs[name], [-1, tf.shape(inputs[name])[-1]]) for name in ENCODER_INPUTS}
         pooled = self.encode(flat, training)["pooled_output"]
         scores = self.scorer(self.dropout(pooled, training=training))
-        return {"logits": tf.reshape(scores, [-1, self.num_choices])}
+        return {"logits": tf.reshape(scores, tf.shape(inputs["input_ids"])[:-1])}  # [B, K] of these inputs
 
     def get_config(self):
         return {**self._base_config(), "num_choices": self.num_choices, "dropout_rate": self.dropout_rate}

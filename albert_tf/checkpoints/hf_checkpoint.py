@@ -1,0 +1,256 @@
+"""Hugging Face ALBERT folders in and out, without PyTorch or transformers.
+
+A folder holds `config.json`, the weights (`model.safetensors`, sharded
+`model.safetensors.index.json` + shards, or the older `pytorch_model.bin`)
+and usually `spiece.model`. Weights are read with safetensors' NumPy API;
+`pytorch_model.bin` only when torch is installed, with
+`torch.load(weights_only=True)` (never unpickling arbitrary objects).
+
+    model, report, info = load_hf_model("albert-base-v2-sst2/")   # the class from config.json
+    save_hf_model(model, "exported/", spm_model_file="30k-clean.model")
+
+Loads are strict and all-or-nothing like `load_checkpoint`: the HF tensors
+are renamed to the original names (`hf_names`) and go through the same
+`assign_tensors`, which lists missing, unexpected and mis-shaped tensors.
+"""
+
+import json
+import os
+import shutil
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from albert_tf.checkpoints import variable_names
+from albert_tf.checkpoints.hf_config import HfHeadInfo, config_from_hf, config_to_hf
+from albert_tf.checkpoints.hf_names import TIED, hf_names, model_config
+from albert_tf.checkpoints.original_checkpoint import CheckpointMismatchError, assign_tensors
+from albert_tf.errors import ConfigError
+from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
+                              AlbertQuestionAnswerer)
+from albert_tf.outputs.atomic_files import atomic_path
+
+SAFETENSORS, SAFETENSORS_INDEX, TORCH_WEIGHTS = "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"
+TF_WEIGHTS = "tf_model.h5"
+# HF class -> (how to build ours from (AlbertConfig, HfHeadInfo), original names an HF file of it does not hold)
+_POOLER = ("bert/pooler/dense/kernel", "bert/pooler/dense/bias")
+_SOP = ("cls/seq_relationship/output_weights", "cls/seq_relationship/output_bias")
+ARCHITECTURES = {
+    "AlbertModel": (lambda c, i: AlbertEncoder(c), ()),
+    "AlbertForPreTraining": (lambda c, i: AlbertPretrainer(c), ()),
+    "AlbertForMaskedLM": (lambda c, i: AlbertPretrainer(c), _POOLER + _SOP),  # built without pooler and SOP
+    "AlbertForSequenceClassification": (
+        lambda c, i: AlbertClassifier(c, i.num_labels, dropout_rate=i.classifier_dropout_prob), ()),
+    "AlbertForQuestionAnswering": (lambda c, i: AlbertQuestionAnswerer(c, version_2_with_negative=False),
+                                   _POOLER),  # HF builds it without a pooler; the span head does not use ours
+    "AlbertForMultipleChoice": (lambda c, i: AlbertMultipleChoice(c), ()),
+}
+_OUR_ARCHITECTURE = {AlbertEncoder: "AlbertModel", AlbertPretrainer: "AlbertForPreTraining",
+                     AlbertClassifier: "AlbertForSequenceClassification",
+                     AlbertQuestionAnswerer: "AlbertForQuestionAnswering",
+                     AlbertMultipleChoice: "AlbertForMultipleChoice"}
+
+
+class HfWeights:
+    """The tensors of an HF folder or weights file: `shapes` {name: shape} and `read(name)` -> float32 array."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        folder = self.path if os.path.isdir(self.path) else os.path.dirname(self.path)
+        self.folder = folder
+        if os.path.isdir(self.path):
+            for name in (SAFETENSORS, SAFETENSORS_INDEX, TORCH_WEIGHTS, TF_WEIGHTS):
+                if os.path.exists(os.path.join(self.path, name)):
+                    self.file = os.path.join(self.path, name)
+                    break
+            else:
+                raise FileNotFoundError(
+                    f"{self.path} holds no Hugging Face weights: expected {SAFETENSORS}, {SAFETENSORS_INDEX} "
+                    f"(sharded) or {TORCH_WEIGHTS}")
+        elif os.path.isfile(self.path):
+            self.file = self.path
+        else:
+            raise FileNotFoundError(f"no Hugging Face folder or weights file at {self.path}")
+        self._files = {}  # shard file -> {name: (file, key)}
+        name = os.path.basename(self.file)
+        if name.endswith(".safetensors"):
+            self._open_safetensors([self.file])
+        elif name.endswith(".index.json"):
+            with open(self.file, encoding="utf-8") as f:
+                weight_map = json.load(f)["weight_map"]
+            self._open_safetensors(sorted({os.path.join(folder, shard) for shard in weight_map.values()}))
+        elif name.endswith(".bin"):
+            self._open_torch(self.file)
+        elif name.endswith(".h5"):
+            raise ConfigError(
+                f"{self.file}: HF's TensorFlow weights are not read yet; convert the folder to safetensors "
+                "where transformers 4.x is installed (TFAlbertModel.from_pretrained(folder).save_pretrained)")
+        else:
+            raise ConfigError(f"{self.file}: expected a .safetensors, .safetensors.index.json or .bin file")
+
+    def _open_safetensors(self, files):
+        self.shapes, self._arrays, self._handles = {}, {}, []
+        for file in files:
+            if not os.path.exists(file):
+                raise FileNotFoundError(f"{file}, a shard named by {self.file}, is missing")
+            try:
+                handle = safe_open(file, framework="np")
+            except Exception as error:  # safetensors raises its own SafetensorError for a damaged header
+                raise ValueError(f"Cannot read {file}: {type(error).__name__}: {error}") from None
+            self._handles.append(handle)
+            for key in handle.keys():
+                self.shapes[key] = tuple(handle.get_slice(key).get_shape())
+                self._arrays[key] = handle
+
+    def _open_torch(self, file):
+        try:
+            import torch
+        except ImportError:
+            raise ConfigError(
+                f"{file} is a PyTorch pickle, which needs torch to read (pip install torch); or convert it once "
+                "where torch is installed: transformers' AlbertModel.from_pretrained(folder)"
+                ".save_pretrained(folder, safe_serialization=True) writes model.safetensors") from None
+        state = torch.load(file, map_location="cpu", weights_only=True)
+        self.shapes = {k: tuple(v.shape) for k, v in state.items()}
+        self._arrays = {k: v.float().numpy() for k, v in state.items()}
+
+    def read(self, name):
+        value = self._arrays[name]
+        if isinstance(value, np.ndarray):
+            return value
+        return np.asarray(value.get_tensor(name), dtype=np.float32)
+
+
+def read_hf_config(path):
+    """(AlbertConfig, HfHeadInfo) of the config.json of an HF folder (or of the folder of a weights file)."""
+    folder = path if os.path.isdir(path) else os.path.dirname(os.fspath(path))
+    config_file = os.path.join(folder, "config.json")
+    if not os.path.exists(config_file):
+        raise FileNotFoundError(f"no config.json in {folder}: an HF folder carries its config there")
+    with open(config_file, encoding="utf-8") as f:
+        return config_from_hf(json.load(f), config_file)
+
+
+def _architecture_from_tensors(shapes):
+    if any(name.startswith("predictions.") for name in shapes):
+        return "AlbertForPreTraining" if any(n.startswith("sop_classifier.") for n in shapes) else "AlbertForMaskedLM"
+    if "qa_outputs.weight" in shapes:
+        return "AlbertForQuestionAnswering"
+    if "classifier.weight" in shapes:
+        return "AlbertForSequenceClassification" if shapes["classifier.weight"][0] > 1 else "AlbertForMultipleChoice"
+    return "AlbertModel"
+
+
+def load_hf(model, path, strict=True, optional=()):
+    """Loads an HF folder or weights file into `model`, all or nothing; returns the `LoadReport`.
+
+    `strict` as for `load_checkpoint` (False: the encoder must be complete,
+    heads load where their tensors are). `optional`: original names that
+    may be absent (an AlbertForMaskedLM file has no pooler and no SOP head).
+    """
+    weights = HfWeights(path)
+    names = hf_names(model, prefixed=any(name.startswith("albert.") for name in weights.shapes))
+    # HF's tied copies (a file may hold them) must equal what they are tied to.
+    strip = "albert." if any(name.startswith("albert.") for name in weights.shapes) else ""
+    for copy, tied_to in TIED.items():
+        original = ("albert." if strip and tied_to.startswith("embeddings.") else "") + tied_to
+        if copy in weights.shapes and original in weights.shapes:
+            if not np.array_equal(weights.read(copy), weights.read(original)):
+                raise CheckpointMismatchError(f"{weights.path}: {copy} differs from {original}, to which HF ties it; "
+                                              "ALBERT's MLM output layer is the word embedding table")
+    by_original = {original: (hf, transpose) for hf, (original, transpose) in names.items()}
+    shapes, sources = {}, {}
+    for hf_name, shape in weights.shapes.items():
+        if hf_name in TIED:
+            continue
+        entry = next(((o, t) for o, (h, t) in by_original.items() if h == hf_name), None)
+        if entry is None:  # not a tensor of this model: listed under its HF name
+            shapes[hf_name] = shape
+            sources[hf_name] = (hf_name, False)
+        else:
+            original, transpose = entry
+            shapes[original] = shape[::-1] if transpose else shape
+            sources[original] = (hf_name, transpose)
+
+    def read(name):
+        hf_name, transpose = sources[name]
+        value = weights.read(hf_name)
+        return value.T if transpose else value
+
+    hint = ("\nThe names are Hugging Face's (transformers' modeling_albert); build the model from the folder's "
+            "config.json with load_hf_model, which picks the class from its `architectures`.")
+    hf_spelling = {original: hf for hf, (original, _) in names.items()}  # errors show HF's names (and shapes)
+    return assign_tensors(model, shapes, read, f"Hugging Face weights {weights.file}", weights.path, strict=strict,
+                          optional=optional, hint=hint, display=lambda name: hf_spelling.get(name, name))
+
+
+def load_hf_model(path, architecture=None):
+    """(model, LoadReport, HfHeadInfo): the model an HF folder holds, of the class its config names."""
+    config, info = read_hf_config(path)
+    if architecture is None:
+        architecture = info.architecture or _architecture_from_tensors(HfWeights(path).shapes)
+    if architecture not in ARCHITECTURES:
+        raise ConfigError(f"{path}: architecture {architecture!r} has no albert-tf model; expected one of "
+                          f"{sorted(ARCHITECTURES)}")
+    build, optional = ARCHITECTURES[architecture]
+    info.architecture = architecture
+    model = build(config, info)
+    return model, load_hf(model, path, optional=optional), info
+
+
+def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_type=None, overwrite=False):
+    """Writes `model` as an HF folder (config.json, model.safetensors, spiece.model + tokenizer config).
+
+    `transformers.AutoModelFor...from_pretrained(folder)` loads it with no
+    missing or newly initialised weights. `id2label` ({index: name}) and
+    `problem_type` ("regression" for a 1-output classifier by default) go
+    into config.json for classifiers. The folder is written atomically.
+    """
+    if type(model) not in _OUR_ARCHITECTURE:
+        raise TypeError(f"{type(model).__name__} has no Hugging Face class")
+    if os.path.exists(folder) and not overwrite:
+        raise ConfigError(f"{folder} already exists; pass overwrite to replace it, or write elsewhere")
+    names = hf_names(model)
+    variables = {name: variable for part in variable_names.model_variables(model) for name, variable in part.items()}
+    tensors = {}
+    _, left_out = ARCHITECTURES[_OUR_ARCHITECTURE[type(model)]]
+    for hf_name, (original, transpose) in names.items():
+        if original in left_out:  # HF's class has no such tensor (and would warn that it is unused)
+            continue
+        value = np.asarray(variables[original].numpy(), dtype=np.float32)
+        tensors[hf_name] = np.ascontiguousarray(value.T if transpose else value)
+    info = HfHeadInfo(architecture=_OUR_ARCHITECTURE[type(model)])
+    if isinstance(model, AlbertClassifier):
+        info.num_labels = model.num_classes
+        info.id2label = id2label
+        info.problem_type = problem_type or ("regression" if model.num_classes == 1 else None)
+        info.classifier_dropout_prob = model.dropout_rate
+    elif isinstance(model, AlbertQuestionAnswerer):
+        info.num_labels = 2
+    hf_config = config_to_hf(model_config(model), info)
+    with atomic_path(folder) as temporary:
+        os.makedirs(temporary)
+        save_file(tensors, os.path.join(temporary, SAFETENSORS), metadata={"format": "pt"})
+        with open(os.path.join(temporary, "config.json"), "w", encoding="utf-8") as f:
+            json.dump(hf_config, f, indent=2, sort_keys=True)
+            f.write("\n")
+        if spm_model_file:
+            _write_tokenizer(temporary, spm_model_file)
+    return folder
+
+
+def _write_tokenizer(folder, spm_model_file):
+    """spiece.model and the configs AlbertTokenizer (and AutoTokenizer) read: ALBERT's lower-casing and specials."""
+    shutil.copyfile(spm_model_file, os.path.join(folder, "spiece.model"))
+    specials = {"bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>", "sep_token": "[SEP]",
+                "pad_token": "<pad>", "cls_token": "[CLS]", "mask_token": "[MASK]"}
+    with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump({"tokenizer_class": "AlbertTokenizer", "do_lower_case": True, "remove_space": True,
+                   "keep_accents": False, "model_max_length": 512, **specials}, f, indent=2, sort_keys=True)
+        f.write("\n")
+    with open(os.path.join(folder, "special_tokens_map.json"), "w", encoding="utf-8") as f:
+        json.dump(specials, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+

@@ -1,0 +1,212 @@
+"""Hugging Face folders in and out, against the committed tiny folders of tests/data/hf (no torch needed).
+
+tests/data/hf/regenerate.py wrote each folder with transformers (`save_pretrained`) and its outputs on two
+rows (the second padded) into reference_outputs.npz. The config is grouped: 4 layers in 2 groups of 2 inner
+blocks. Tolerance: both sides compute in float32 with other summation orders. A dot product of n <= 32 terms
+has a relative rounding error of at most n * 2^-24 = 1.9e-6 (Higham's gamma_n); 8 blocks re-normalised by
+LayerNorm keep it of that order, so outputs must agree to 2e-5 of their largest magnitude (measured: 1.5e-6).
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+from albert_tf.checkpoints.hf_checkpoint import load_hf, load_hf_model, save_hf_model
+from albert_tf.checkpoints.hf_config import config_from_hf
+from albert_tf.checkpoints.original_checkpoint import CheckpointMismatchError
+from albert_tf.errors import ConfigError
+from albert_tf.models import AlbertClassifier, AlbertEncoder, AlbertPretrainer
+from conftest import REPO
+
+DATA = os.path.join(REPO, "tests", "data", "hf")
+REFERENCE = np.load(os.path.join(DATA, "reference_outputs.npz"))
+INPUTS = {"input_ids": REFERENCE["input_ids"].astype(np.int32), "input_mask": REFERENCE["attention_mask"].astype(
+    np.int32), "segment_ids": REFERENCE["token_type_ids"].astype(np.int32)}
+ALL_POSITIONS = np.tile(np.arange(INPUTS["input_ids"].shape[1], dtype=np.int32), (2, 1))
+
+
+def assert_close(ours, theirs, what):
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    assert ours.shape == theirs.shape, what
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-5 * max(1.0, np.abs(theirs).max()), err_msg=what)
+
+
+def outputs(model, folder):
+    """Our outputs under the names transformers gives them in reference_outputs.npz."""
+    if isinstance(model, AlbertPretrainer):
+        out = model({**INPUTS, "masked_lm_positions": ALL_POSITIONS})
+        names = {"sequence_output": out["sequence_output"], "sop_logits": out["sop_logits"],
+                 "prediction_logits": out["mlm_logits"], "logits": out["mlm_logits"]}
+    elif isinstance(model, AlbertEncoder):
+        out = model(INPUTS)
+        names = {"last_hidden_state": out["sequence_output"], "pooler_output": out["pooled_output"]}
+    elif folder == "multiple_choice":  # the two rows as the two choices of one question
+        names = {"logits": model({k: v[None] for k, v in INPUTS.items()})["logits"]}
+    else:
+        names = dict(model(INPUTS))
+    if "start_logits" in names:  # ours are -1e30 on padding (never an answer); HF's are left as computed there
+        real = INPUTS["input_mask"] == 1
+        assert (np.asarray(names["start_logits"])[~real] < -1e29).all()
+        names = {k: np.where(real, names[k], REFERENCE[f"{folder}/{k}"]) for k in ("start_logits", "end_logits")}
+    return {k: v for k, v in names.items() if f"{folder}/{k}" in REFERENCE.files}
+
+
+COMPARED = {  # per folder: the outputs of transformers' class that ours are compared with
+    "pretraining": {"sequence_output", "prediction_logits", "sop_logits"},
+    "pretraining_sharded": {"sequence_output", "prediction_logits", "sop_logits"},
+    "masked_lm_erf_gelu": {"sequence_output", "logits"},
+    "model": {"last_hidden_state", "pooler_output"},
+    "sequence_classification": {"logits"}, "regression": {"logits"}, "multiple_choice": {"logits"},
+    "question_answering": {"start_logits", "end_logits"},
+}
+
+
+@pytest.mark.parametrize("folder, model_class, architecture", [
+    ("pretraining", "AlbertPretrainer", "AlbertForPreTraining"),
+    ("pretraining_sharded", "AlbertPretrainer", "AlbertForPreTraining"),
+    ("masked_lm_erf_gelu", "AlbertPretrainer", "AlbertForMaskedLM"),
+    ("model", "AlbertEncoder", "AlbertModel"),
+    ("sequence_classification", "AlbertClassifier", "AlbertForSequenceClassification"),
+    ("regression", "AlbertClassifier", "AlbertForSequenceClassification"),
+    ("question_answering", "AlbertQuestionAnswerer", "AlbertForQuestionAnswering"),
+    ("multiple_choice", "AlbertMultipleChoice", "AlbertForMultipleChoice"),
+])
+def test_hf_folder_loads_and_matches_transformers(folder, model_class, architecture):
+    model, report, info = load_hf_model(os.path.join(DATA, folder))
+    assert type(model).__name__ == model_class and info.architecture == architecture
+    compared = outputs(model, folder)
+    assert set(compared) == COMPARED[folder]
+    for name, value in compared.items():
+        assert_close(value, REFERENCE[f"{folder}/{name}"], f"{folder}/{name}")
+    # What transformers' class is built without stays at its initial values, reported.
+    pooler = ["bert/pooler/dense/bias", "bert/pooler/dense/kernel"]
+    assert report.not_loaded == {"masked_lm_erf_gelu": pooler + ["cls/seq_relationship/output_bias",
+                                                                "cls/seq_relationship/output_weights"],
+                                 "question_answering": pooler}.get(folder, [])
+    assert report.unused == []
+    if folder == "masked_lm_erf_gelu":  # HF's `gelu` is the exact form
+        assert model.config.hidden_act == "gelu_erf"
+
+
+def test_labels_and_problem_type_come_from_the_config():
+    model, _, info = load_hf_model(os.path.join(DATA, "sequence_classification"))
+    assert model.num_classes == 3 and info.id2label == {0: "contradiction", 1: "entailment", 2: "neutral"}
+    model, _, info = load_hf_model(os.path.join(DATA, "regression"))
+    assert model.num_classes == 1 and info.problem_type == "regression"
+
+
+def write_folder(tmp_path, source, change):
+    """A copy of the HF folder `source` whose tensors `change(dict)` edits."""
+    tensors = load_file(os.path.join(DATA, source, "model.safetensors"))
+    change(tensors)
+    folder = tmp_path / source
+    folder.mkdir()
+    save_file(tensors, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text((open(os.path.join(DATA, source, "config.json")).read()))
+    return folder
+
+
+def test_missing_unexpected_and_misshaped_tensors_are_listed_and_nothing_is_assigned(tmp_path):
+    def damage(tensors):
+        del tensors["albert.encoder.albert_layer_groups.1.albert_layers.0.ffn.bias"]
+        tensors["classifier.weight"] = np.zeros((3, 16), np.float32)
+        tensors["albert.pooler.bias"] = np.zeros((17,), np.float32)
+    folder = write_folder(tmp_path, "pretraining", damage)
+    model, _, _ = load_hf_model(os.path.join(DATA, "pretraining"))
+    before = [v.numpy().copy() for v in model.weights]
+    with pytest.raises(CheckpointMismatchError) as raised:
+        load_hf(model, folder)
+    message = str(raised.value)
+    assert "missing from the checkpoint (1):\n    albert.encoder.albert_layer_groups.1.albert_layers.0.ffn.bias" \
+        in message
+    assert "unexpected in the checkpoint (1):\n    classifier.weight [3, 16]" in message
+    assert "albert.pooler.bias: checkpoint [17] vs model [16]" in message
+    for variable, value in zip(model.weights, before):
+        np.testing.assert_array_equal(variable.numpy(), value)
+
+
+def test_a_truncated_safetensors_file_is_refused_before_any_assignment(tmp_path):
+    folder = write_folder(tmp_path, "model", lambda tensors: None)
+    path = folder / "model.safetensors"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    model, _, _ = load_hf_model(os.path.join(DATA, "model"))
+    before = [v.numpy().copy() for v in model.weights]
+    with pytest.raises(Exception, match="model.safetensors"):
+        load_hf(model, folder)
+    for variable, value in zip(model.weights, before):
+        np.testing.assert_array_equal(variable.numpy(), value)
+
+
+def test_a_pytorch_pickle_without_torch_says_how_to_convert(tmp_path, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch":
+            raise ImportError("No module named 'torch'")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x02}q\x00.")
+    (tmp_path / "config.json").write_text(open(os.path.join(DATA, "model", "config.json")).read())
+    with pytest.raises(ConfigError, match="needs torch to read .*save_pretrained.*model.safetensors"):
+        load_hf_model(tmp_path)
+
+
+@pytest.mark.parametrize("hf_act, ours", [("gelu_new", "gelu"), ("gelu_pytorch_tanh", "gelu"), ("gelu", "gelu_erf"),
+                                          ("relu", "relu")])
+def test_activation_names(hf_act, ours):
+    config, _ = config_from_hf({"vocab_size": 10, "hidden_size": 8, "num_attention_heads": 2, "hidden_act": hf_act})
+    assert config.hidden_act == ours
+
+
+def test_an_unsupported_config_names_every_problem():
+    with pytest.raises(ConfigError, match="(?s)hidden_act='swish'.*layer_norm_eps=1e-05"):
+        config_from_hf({"vocab_size": 10, "hidden_act": "swish", "layer_norm_eps": 1e-5}, "x/config.json")
+
+
+@pytest.mark.parametrize("folder", ["pretraining", "sequence_classification", "regression", "question_answering",
+                                    "multiple_choice", "model"])
+def test_saved_folder_has_transformers_names_shapes_and_config_and_reloads(folder, tmp_path):
+    model, _, info = load_hf_model(os.path.join(DATA, folder))
+    out = tmp_path / folder
+    save_hf_model(model, out, id2label=info.id2label)
+    ours, theirs = load_file(str(out / "model.safetensors")), load_file(os.path.join(DATA, folder, "model.safetensors"))
+    assert {k: (v.shape, v.dtype) for k, v in ours.items()} == {k: (v.shape, v.dtype) for k, v in theirs.items()}
+    for name in theirs:
+        np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+    written = json.loads((out / "config.json").read_text())
+    committed = json.loads(open(os.path.join(DATA, folder, "config.json")).read())
+    for key in ("architectures", "model_type", "vocab_size", "embedding_size", "hidden_size", "num_hidden_layers",
+                "num_hidden_groups", "inner_group_num", "num_attention_heads", "intermediate_size", "hidden_act",
+                "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "id2label", "label2id",
+                "problem_type"):
+        assert written.get(key) == committed.get(key), key
+    again, _, _ = load_hf_model(out)
+    for name, value in outputs(again, folder).items():
+        assert_close(value, REFERENCE[f"{folder}/{name}"], f"{folder}/{name} after saving")
+
+
+def test_saving_writes_the_tokenizer_and_refuses_what_hf_cannot_hold(shared_data, tmp_path):
+    from albert_tf import AlbertConfig
+    from albert_tf.models import AlbertQuestionAnswerer
+    spm = os.path.join(shared_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
+    model, _, _ = load_hf_model(os.path.join(DATA, "sequence_classification"))
+    save_hf_model(model, tmp_path / "cls", spm_model_file=spm)
+    assert sorted(os.listdir(tmp_path / "cls")) == ["config.json", "model.safetensors", "special_tokens_map.json",
+                                                    "spiece.model", "tokenizer_config.json"]
+    assert json.loads((tmp_path / "cls" / "tokenizer_config.json").read_text())["tokenizer_class"] == "AlbertTokenizer"
+    with pytest.raises(ConfigError, match="already exists"):
+        save_hf_model(model, tmp_path / "cls")
+    config = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                          intermediate_size=8, max_position_embeddings=16)
+    with pytest.raises(ValueError, match="SQuAD 2.0 head"):
+        save_hf_model(AlbertQuestionAnswerer(config, version_2_with_negative=True), tmp_path / "v2")
+    bright = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                          intermediate_size=8, max_position_embeddings=16, variant="bright")
+    with pytest.raises(ValueError, match="only the Google layout"):
+        save_hf_model(AlbertClassifier(bright, 2), tmp_path / "bright")
+    assert not (tmp_path / "v2").exists() and not (tmp_path / "bright").exists()
