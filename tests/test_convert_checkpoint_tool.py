@@ -54,3 +54,23 @@ def test_missing_config_is_a_usage_error(tmp_path):
                             f"--output_checkpoint={tmp_path}/out/model.ckpt")
     assert code != 0
     assert "albert_config_file or preset" in output and "Traceback" not in output
+
+
+@pytest.mark.parametrize("folder", ["sequence_classification", "question_answering", "pretraining"])
+def test_hugging_face_to_original_and_back_without_config_flags(tmp_path, folder):
+    import json
+
+    from safetensors.numpy import load_file
+
+    source = os.path.join(REPO, "tests", "data", "hf", folder)
+    code, output = run_tool(f"--input_hf={source}", f"--output_checkpoint={tmp_path}/tf1/model.ckpt-best")
+    assert code == 0, output
+    assert "original-layout checkpoint" in output
+    code, output = run_tool(f"--input_checkpoint={tmp_path}/tf1", f"--output_hf={tmp_path}/hf")
+    assert code == 0, output
+    architecture = json.loads(open(os.path.join(source, "config.json")).read())["architectures"][0]
+    assert f"Hugging Face folder ({architecture})" in output  # the class read back from the variables
+    ours, theirs = load_file(f"{tmp_path}/hf/model.safetensors"), load_file(os.path.join(source, "model.safetensors"))
+    assert sorted(ours) == sorted(theirs)
+    for name in theirs:
+        np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)

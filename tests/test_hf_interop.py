@@ -210,3 +210,46 @@ def test_saving_writes_the_tokenizer_and_refuses_what_hf_cannot_hold(shared_data
     with pytest.raises(ValueError, match="only the Google layout"):
         save_hf_model(AlbertClassifier(bright, 2), tmp_path / "bright")
     assert not (tmp_path / "v2").exists() and not (tmp_path / "bright").exists()
+
+
+@pytest.mark.transformers
+def test_round_trip_through_the_live_transformers_library(shared_data, tmp_path):
+    """Where transformers and torch are installed (never in CI: PyPI's torch is a multi-GB build): our models,
+    saved as HF folders, load in transformers with no missing, unexpected or re-initialised weights, its
+    AlbertTokenizer gives our ids, and its outputs match ours (the float32 tolerance of the module docstring)."""
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    from albert_tf import AlbertConfig
+    from albert_tf.tokenization import FullTokenizer
+
+    spm = os.path.join(shared_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
+    config = AlbertConfig(vocab_size=30000, embedding_size=8, hidden_size=16, num_hidden_layers=4,
+                          num_hidden_groups=2, inner_group_num=2, num_attention_heads=2, intermediate_size=32,
+                          max_position_embeddings=32, initializer_range=0.2)
+    ours = {"AutoModelForPreTraining": AlbertPretrainer(config), "AutoModelForSequenceClassification":
+            AlbertClassifier(config, 3)}
+    tokenizer = FullTokenizer(spm_model_file=spm)
+    texts = ["Hello World, this is a test.", "Zwei Männer spielen Fußball im Park."]
+    for auto_class, model in ours.items():
+        folder = tmp_path / auto_class
+        save_hf_model(model, folder, spm_model_file=spm)
+        theirs, loading = getattr(transformers, auto_class).from_pretrained(folder, output_loading_info=True)
+        assert {k: list(v) for k, v in loading.items() if v} == {}, loading  # missing, unexpected, mismatched
+        hf_tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+        encoded = hf_tokenizer(texts, padding=True, return_tensors="np", return_token_type_ids=True)
+        cls, sep = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
+        for row, text in zip(encoded["input_ids"], texts):
+            expected = [cls] + tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text)) + [sep]
+            assert list(row[:len(expected)]) == expected
+        inputs = {"input_ids": encoded["input_ids"].astype(np.int32),
+                  "input_mask": encoded["attention_mask"].astype(np.int32),
+                  "segment_ids": encoded["token_type_ids"].astype(np.int32)}
+        with torch.no_grad():
+            out = theirs.eval()(**{k: torch.tensor(v) for k, v in encoded.items()})
+        if isinstance(model, AlbertPretrainer):
+            positions = np.tile(np.arange(inputs["input_ids"].shape[1], dtype=np.int32), (2, 1))
+            mine = model({**inputs, "masked_lm_positions": positions})
+            assert_close(mine["mlm_logits"], out.prediction_logits.numpy(), "prediction_logits")
+            assert_close(mine["sop_logits"], out.sop_logits.numpy(), "sop_logits")
+        else:
+            assert_close(model(inputs)["logits"], out.logits.numpy(), "logits")

@@ -1,4 +1,4 @@
-"""Convert ALBERT weights between the original layout, keras-hub presets and .keras files."""
+"""Convert ALBERT weights between the original layout, Hugging Face folders, keras-hub presets and .keras files."""
 
 import os
 
@@ -9,7 +9,9 @@ from albert_tf.checkpoints.conversion_config import ConversionConfig  # noqa: F4
 from albert_tf.checkpoints.keras_hub_interop import encoder_from_keras_hub, encoder_to_keras_hub
 from albert_tf.checkpoints.original_checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from albert_tf.errors import ConfigError
-from albert_tf.models import AlbertEncoder, AlbertPretrainer
+from albert_tf.checkpoints.hf_checkpoint import hf_architecture, load_hf_model, save_hf_model
+from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
+                              AlbertQuestionAnswerer)
 from albert_tf.outputs.atomic_files import atomic_files, atomic_path, prepare_outputs
 
 
@@ -22,27 +24,51 @@ def read_config(config, checkpoint_prefix):
     return AlbertConfig.from_json_file(path)
 
 
+def model_for_checkpoint(albert_config, names, model_type=None):
+    """The model an original-layout checkpoint with variables `names` holds (or `model_type` says)."""
+    if model_type is None:
+        if "cls/predictions/output_bias" in names:
+            model_type = "pretrainer"
+        elif "cls/squad/output_weights" in names or "start_logits/dense/kernel" in names:
+            model_type = "squad"
+        elif "output_weights" in names:
+            model_type = "classifier"
+        else:
+            model_type = "encoder"
+    if model_type == "classifier":
+        return AlbertClassifier(albert_config, names["output_weights"][0])
+    if model_type == "squad":
+        return AlbertQuestionAnswerer(albert_config, version_2_with_negative="start_logits/dense/kernel" in names)
+    return {"pretrainer": AlbertPretrainer, "race": AlbertMultipleChoice, "encoder": AlbertEncoder}[model_type](
+        albert_config)
+
+
 def load_source(config):
-    """The model of the source: the pretrainer when an original checkpoint holds the heads, else the encoder."""
+    """(model, HfHeadInfo or None, SentencePiece model or None) of the source `config` names."""
+    if config.input_hf:
+        model, report, info = load_hf_model(config.input_hf)
+        print(report.summary())
+        spm = os.path.join(config.input_hf, "spiece.model")
+        return model, info, spm if os.path.exists(spm) else None
     if config.input_keras_hub_preset:
-        return encoder_from_keras_hub(config.input_keras_hub_preset)
+        return encoder_from_keras_hub(config.input_keras_hub_preset), None, None
     prefix = resolve_checkpoint_path(config.input_checkpoint)
     albert_config = read_config(config, prefix)
     names = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
-    model = AlbertPretrainer(albert_config) if "cls/predictions/output_bias" in names else AlbertEncoder(albert_config)
+    model = model_for_checkpoint(albert_config, names, config.model_type)
     report = load_checkpoint(model, prefix, init_from_group0=config.init_from_group0)
     print(report.summary())
-    return model
+    return model, None, None
 
 
 def convert(config):
     """Reads the source and writes every output `config` names; returns [(description, path)]."""
     config.validate()
-    outputs = [config.output_keras_hub_preset, config.output_keras_model]
+    outputs = [config.output_keras_hub_preset, config.output_keras_model, config.output_hf]
     if config.output_checkpoint:
         outputs.append(config.output_checkpoint + ".index")
     prepare_outputs(outputs, config.overwrite)
-    model = load_source(config)
+    model, info, spm = load_source(config)
     written = []
     if config.output_checkpoint:
         written.append(("original-layout checkpoint (+ albert_config.json)",
@@ -55,4 +81,9 @@ def convert(config):
         with atomic_files(config.output_keras_model) as staged:  # Keras wants the name to end in .keras
             model.save(staged)
         written.append(("Keras model (albert_tf.load_model)", config.output_keras_model))
+    if config.output_hf:
+        save_hf_model(model, config.output_hf, spm_model_file=config.spm_model_file or spm,
+                      id2label=info.id2label if info else None, problem_type=info.problem_type if info else None,
+                      overwrite=True)  # prepare_outputs refused an existing one unless overwrite
+        written.append((f"Hugging Face folder ({hf_architecture(model)})", config.output_hf))
     return written

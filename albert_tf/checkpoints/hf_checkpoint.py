@@ -199,6 +199,13 @@ def load_hf_model(path, architecture=None):
     return model, load_hf(model, path, optional=optional), info
 
 
+def hf_architecture(model):
+    """The Hugging Face class name of one of our models."""
+    if type(model) not in _OUR_ARCHITECTURE:
+        raise TypeError(f"{type(model).__name__} has no Hugging Face class")
+    return _OUR_ARCHITECTURE[type(model)]
+
+
 def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_type=None, overwrite=False):
     """Writes `model` as an HF folder (config.json, model.safetensors, spiece.model + tokenizer config).
 
@@ -207,20 +214,19 @@ def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_typ
     `problem_type` ("regression" for a 1-output classifier by default) go
     into config.json for classifiers. The folder is written atomically.
     """
-    if type(model) not in _OUR_ARCHITECTURE:
-        raise TypeError(f"{type(model).__name__} has no Hugging Face class")
+    architecture = hf_architecture(model)
     if os.path.exists(folder) and not overwrite:
         raise ConfigError(f"{folder} already exists; pass overwrite to replace it, or write elsewhere")
     names = hf_names(model)
     variables = {name: variable for part in variable_names.model_variables(model) for name, variable in part.items()}
     tensors = {}
-    _, left_out = ARCHITECTURES[_OUR_ARCHITECTURE[type(model)]]
+    _, left_out = ARCHITECTURES[architecture]
     for hf_name, (original, transpose) in names.items():
         if original in left_out:  # HF's class has no such tensor (and would warn that it is unused)
             continue
         value = np.asarray(variables[original].numpy(), dtype=np.float32)
         tensors[hf_name] = np.ascontiguousarray(value.T if transpose else value)
-    info = HfHeadInfo(architecture=_OUR_ARCHITECTURE[type(model)])
+    info = HfHeadInfo(architecture=architecture)
     if isinstance(model, AlbertClassifier):
         info.num_labels = model.num_classes
         info.id2label = id2label

@@ -12,13 +12,20 @@ Reads one source and writes any of the outputs:
       --input_keras_hub_preset=albert_base_keras_hub \
       --output_checkpoint=converted/model.ckpt-best
 
-With an original checkpoint the model is the pretrainer (encoder + MLM + SOP
-heads) when the checkpoint holds the heads, else the encoder alone.
+  # A Hugging Face folder (a fine-tuned classifier, say) into the original layout, and back
+  albert-convert --input_hf=albert-base-v2-sst2 --output_checkpoint=sst2/model.ckpt-best
+  albert-convert --input_checkpoint=sst2/model.ckpt-best --output_hf=sst2_hf \
+      --spm_model_file=albert_base/30k-clean.model
+
+The model class comes from the input: an HF folder's config.json names it;
+an original checkpoint holds the pretraining heads (pretrainer), a SQuAD head,
+a classifier's output_weights, or none (the encoder). A 1-row output_weights
+is taken as a regression classifier; --model_type=race says it is RACE's.
 """
 
 from absl import flags
 
-from albert_tf.checkpoints.conversion_config import ConversionConfig
+from albert_tf.checkpoints.conversion_config import MODEL_TYPES, ConversionConfig
 from albert_tf.cli import console, flag_groups
 
 flags.DEFINE_string("input_checkpoint", None, "Original-layout checkpoint: prefix, .index file or directory.")
@@ -26,10 +33,15 @@ flag_groups.define_config_flag("albert_config.json of --input_checkpoint (defaul
 flags.DEFINE_string("preset", None, "AlbertConfig preset name instead of a config file.")
 flags.DEFINE_bool("init_from_group0", False, "Initialise every group from group_0 of --input_checkpoint.")
 flags.DEFINE_string("input_keras_hub_preset", None, "Directory of a keras-hub AlbertBackbone preset (read offline).")
+flags.DEFINE_string("input_hf", None, "Hugging Face folder (config.json + model.safetensors or pytorch_model.bin).")
+flags.DEFINE_enum("model_type", None, list(MODEL_TYPES),
+                  "What --input_checkpoint holds (default: read from its variables).")
 flags.DEFINE_string("output_checkpoint", None, "Prefix to write in the original layout, e.g. out/model.ckpt-best.")
 flags.DEFINE_string("output_keras_hub_preset", None,
                     "Directory to write a keras-hub AlbertBackbone preset to (encoder only).")
 flags.DEFINE_string("output_keras_model", None, "Path of a .keras file to save the model to.")
+flags.DEFINE_string("output_hf", None, "Folder to write a Hugging Face model to (transformers' from_pretrained).")
+flags.DEFINE_string("spm_model_file", None, "SentencePiece model to put in --output_hf (default: --input_hf's).")
 flags.DEFINE_bool("overwrite", False, "Replace outputs that already exist (without it: an error naming them).")
 
 
