@@ -87,13 +87,13 @@ def run_python(code, timeout=120):
 
 
 def test_commands_start_without_tensorflow_and_help_exits_zero():
-    modules = ["pretrain", "classifier", "squad", "race", "create_pretraining_data", "train_sentencepiece",
+    modules = ["pretrain", "classifier", "squad", "race", "ner", "create_pretraining_data", "train_sentencepiece",
                "export_savedmodel", "convert_checkpoint"]
     for module in modules:
         result = run_python(f"import sys; import albert_tf.cli.{module}; "
                             "assert 'tensorflow' not in sys.modules, sorted(sys.modules)")
         assert result.returncode == 0, (module, result.stderr[-2000:])
-    for script in ("run_pretraining.py", "run_classifier.py", "run_squad.py", "run_race.py"):
+    for script in ("run_pretraining.py", "run_classifier.py", "run_squad.py", "run_race.py", "run_ner.py"):
         result = processes.run([sys.executable, script, "--helpfull"], capture_output=True, text=True,
                                 timeout=60, cwd=REPO)
         assert result.returncode == 0 and "--output_dir" in result.stdout, (script, result.stderr[-2000:])
@@ -106,6 +106,7 @@ FLAGFILE_COMMANDS = {
     "classifier": (["glue/*.flags", "lcqmc.flags", "afqmc.flags"], FINETUNING_EXTRAS + ["--data_dir=data"]),
     "squad": (["squad_*.flags"], FINETUNING_EXTRAS + ["--train_file=t.json", "--predict_file=p.json"]),
     "race": (["race.flags"], FINETUNING_EXTRAS + ["--data_dir=RACE"]),
+    "ner": (["conll2003_ner.flags"], FINETUNING_EXTRAS + ["--train_file=train.txt"]),
 }
 
 

@@ -60,7 +60,7 @@ COMPARED = {  # per folder: the outputs of transformers' class that ours are com
     "masked_lm_erf_gelu": {"sequence_output", "logits"},
     "model": {"last_hidden_state", "pooler_output"},
     "sequence_classification": {"logits"}, "regression": {"logits"}, "multiple_choice": {"logits"},
-    "question_answering": {"start_logits", "end_logits"},
+    "question_answering": {"start_logits", "end_logits"}, "token_classification": {"logits"},
 }
 
 
@@ -73,6 +73,7 @@ COMPARED = {  # per folder: the outputs of transformers' class that ours are com
     ("regression", "AlbertClassifier", "AlbertForSequenceClassification"),
     ("question_answering", "AlbertQuestionAnswerer", "AlbertForQuestionAnswering"),
     ("multiple_choice", "AlbertMultipleChoice", "AlbertForMultipleChoice"),
+    ("token_classification", "AlbertTokenClassifier", "AlbertForTokenClassification"),
 ])
 def test_hf_folder_loads_and_matches_transformers(folder, model_class, architecture):
     model, report, info = load_hf_model(os.path.join(DATA, folder))
@@ -85,7 +86,7 @@ def test_hf_folder_loads_and_matches_transformers(folder, model_class, architect
     pooler = ["bert/pooler/dense/bias", "bert/pooler/dense/kernel"]
     assert report.not_loaded == {"masked_lm_erf_gelu": pooler + ["cls/seq_relationship/output_bias",
                                                                 "cls/seq_relationship/output_weights"],
-                                 "question_answering": pooler}.get(folder, [])
+                                 "question_answering": pooler, "token_classification": pooler}.get(folder, [])
     assert report.unused == []
     if folder == "masked_lm_erf_gelu":  # HF's `gelu` is the exact form
         assert model.config.hidden_act == "gelu_erf"
@@ -169,7 +170,7 @@ def test_an_unsupported_config_names_every_problem():
 
 
 @pytest.mark.parametrize("folder", ["pretraining", "sequence_classification", "regression", "question_answering",
-                                    "multiple_choice", "model"])
+                                    "multiple_choice", "model", "token_classification"])
 def test_saved_folder_has_transformers_names_shapes_and_config_and_reloads(folder, tmp_path):
     model, _, info = load_hf_model(os.path.join(DATA, folder))
     out = tmp_path / folder

@@ -155,3 +155,24 @@ def test_race_runner(setup, tmp_path):
     rows = (out / "test_predictions.tsv").read_text().splitlines()
     assert len(rows) == 1 + 16 and all(r.split("\t")[1] in "ABCD" for r in rows[1:])
     assert np.isfinite(results["accuracy"])
+
+
+def test_ner_runner(setup, tmp_path):
+    from test_token_classification import CONLL
+    (tmp_path / "train.txt").write_text(CONLL, encoding="utf-8")
+    out = setup["root"] / "ner"
+    log = run("run_ner.py", setup, out, f"--train_file={tmp_path / 'train.txt'}",
+              f"--dev_file={tmp_path / 'train.txt'}", f"--test_file={tmp_path / 'train.txt'}", "--train_batch_size=2",
+              "--num_train_steps=2", "--save_checkpoints_steps=2", "--do_train", "--do_eval", "--do_predict",
+              f"--init_checkpoint={setup['init']}", "--noexport_saved_model")
+    assert "step 2/2" in log
+    assert set(read_results(out / "eval_results.txt")) == {"precision", "recall", "f1", "accuracy", "global_step"}
+    assert (out / "ner_test_predictions.conll").read_text().count("\n\n") == 3
+    # A tag the training data does not have is refused before any work, naming the file and line.
+    (tmp_path / "dev.txt").write_text("Paris B-CITY\n", encoding="utf-8")
+    result = processes.run([sys.executable, os.path.join(REPO, "run_ner.py"), f"--albert_config_file={setup['config']}",
+                            f"--spm_model_file={setup['spm']}", f"--output_dir={tmp_path / 'bad'}",
+                            f"--train_file={tmp_path / 'train.txt'}", f"--dev_file={tmp_path / 'dev.txt'}",
+                            "--do_eval", "--max_seq_length=128"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "dev.txt:1: tag 'B-CITY' is not one of the labels" in result.stderr, result.stderr[-2000:]

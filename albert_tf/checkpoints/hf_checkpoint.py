@@ -28,7 +28,7 @@ from albert_tf.checkpoints.hf_names import TIED, hf_names, model_config
 from albert_tf.checkpoints.original_checkpoint import CheckpointMismatchError, assign_tensors
 from albert_tf.errors import ConfigError
 from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
-                              AlbertQuestionAnswerer)
+                              AlbertQuestionAnswerer, AlbertTokenClassifier)
 from albert_tf.outputs.atomic_files import atomic_path
 
 SAFETENSORS, SAFETENSORS_INDEX, TORCH_WEIGHTS = "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"
@@ -45,11 +45,14 @@ ARCHITECTURES = {
     "AlbertForQuestionAnswering": (lambda c, i: AlbertQuestionAnswerer(c, version_2_with_negative=False),
                                    _POOLER),  # HF builds it without a pooler; the span head does not use ours
     "AlbertForMultipleChoice": (lambda c, i: AlbertMultipleChoice(c), ()),
+    "AlbertForTokenClassification": (
+        lambda c, i: AlbertTokenClassifier(c, i.num_labels, dropout_rate=i.classifier_dropout_prob), _POOLER),
 }
 _OUR_ARCHITECTURE = {AlbertEncoder: "AlbertModel", AlbertPretrainer: "AlbertForPreTraining",
                      AlbertClassifier: "AlbertForSequenceClassification",
                      AlbertQuestionAnswerer: "AlbertForQuestionAnswering",
-                     AlbertMultipleChoice: "AlbertForMultipleChoice"}
+                     AlbertMultipleChoice: "AlbertForMultipleChoice",
+                     AlbertTokenClassifier: "AlbertForTokenClassification"}
 
 
 class HfWeights:
@@ -137,6 +140,8 @@ def _architecture_from_tensors(shapes):
         return "AlbertForPreTraining" if any(n.startswith("sop_classifier.") for n in shapes) else "AlbertForMaskedLM"
     if "qa_outputs.weight" in shapes:
         return "AlbertForQuestionAnswering"
+    if "classifier.weight" in shapes and "albert.pooler.weight" not in shapes:
+        return "AlbertForTokenClassification"
     if "classifier.weight" in shapes:
         return "AlbertForSequenceClassification" if shapes["classifier.weight"][0] > 1 else "AlbertForMultipleChoice"
     return "AlbertModel"
@@ -227,11 +232,12 @@ def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_typ
         value = np.asarray(variables[original].numpy(), dtype=np.float32)
         tensors[hf_name] = np.ascontiguousarray(value.T if transpose else value)
     info = HfHeadInfo(architecture=architecture)
-    if isinstance(model, AlbertClassifier):
+    if isinstance(model, (AlbertClassifier, AlbertTokenClassifier)):
         info.num_labels = model.num_classes
         info.id2label = id2label
-        info.problem_type = problem_type or ("regression" if model.num_classes == 1 else None)
         info.classifier_dropout_prob = model.dropout_rate
+    if isinstance(model, AlbertClassifier):
+        info.problem_type = problem_type or ("regression" if model.num_classes == 1 else None)
     elif isinstance(model, AlbertQuestionAnswerer):
         info.num_labels = 2
     hf_config = config_to_hf(model_config(model), info)

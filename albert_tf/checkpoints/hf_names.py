@@ -3,7 +3,7 @@
 Each original name (`variable_names`) has one HF name. HF stores a dense
 kernel as PyTorch's `nn.Linear.weight`, `[out, in]`, where the original and
 we store `[in, out]`: those are transposed. The original's `output_weights`
-(classifier, SOP, SQuAD and RACE heads) are `[classes, H]` already, as HF's.
+(classifier, SOP, SQuAD, RACE and token heads) are `[classes, H]` already, as HF's.
 Embedding tables are `[rows, E]` on both sides.
 """
 
@@ -12,7 +12,7 @@ import re
 
 from albert_tf.checkpoints import variable_names
 from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
-                              AlbertQuestionAnswerer)
+                              AlbertQuestionAnswerer, AlbertTokenClassifier)
 
 # inside bert/encoder/transformer/group_G/inner_group_K/ -> inside albert_layer_groups.G.albert_layers.K.
 _BLOCK = {
@@ -41,6 +41,8 @@ _HEADS = {
                        "cls/seq_relationship/output_bias": "sop_classifier.classifier.bias"},
     AlbertClassifier: {"output_weights": "classifier.weight", "output_bias": "classifier.bias"},
     AlbertMultipleChoice: {"output_weights": "classifier.weight", "output_bias": "classifier.bias"},
+    AlbertTokenClassifier: {"cls/token_classification/output_weights": "classifier.weight",
+                            "cls/token_classification/output_bias": "classifier.bias"},
     AlbertQuestionAnswerer: {"cls/squad/output_weights": "qa_outputs.weight",
                              "cls/squad/output_bias": "qa_outputs.bias"},
 }

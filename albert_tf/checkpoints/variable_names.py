@@ -9,7 +9,7 @@ import collections
 import re
 
 from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
-                              AlbertQuestionAnswerer)
+                              AlbertQuestionAnswerer, AlbertTokenClassifier)
 
 # Variables a training checkpoint holds besides the model: optimizer slots of
 # the original Adam/LAMB (`adam_m`/`adam_v`), brightmart's LAMB (`lamb_m`/
@@ -123,6 +123,8 @@ def head_variables(model):
         ])
     if isinstance(model, AlbertClassifier):  # run_classifier's names
         return collections.OrderedDict(_projection("", model.classifier))
+    if isinstance(model, AlbertTokenClassifier):  # no original: named like the other heads
+        return collections.OrderedDict(_projection("cls/token_classification/", model.classifier))
     if isinstance(model, AlbertMultipleChoice):  # run_race's names
         return collections.OrderedDict(_projection("", model.scorer))
     if isinstance(model, AlbertQuestionAnswerer):
@@ -144,7 +146,8 @@ def head_variables(model):
             ("answer_class/dense_1/kernel", head.answer_dense_1.kernel),
         ])
     raise TypeError(f"{type(model).__name__} is not an ALBERT model of this package: expected AlbertEncoder, "
-                    "AlbertPretrainer, AlbertClassifier, AlbertQuestionAnswerer or AlbertMultipleChoice")
+                    "AlbertPretrainer, AlbertClassifier, AlbertQuestionAnswerer, AlbertMultipleChoice or "
+                    "AlbertTokenClassifier")
 
 
 def model_variables(model):

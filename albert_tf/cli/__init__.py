@@ -9,10 +9,11 @@ installed as a console script (setup.cfg):
 | albert-classifier | classifier | GLUE/CLUE/generic classification and regression |
 | albert-squad | squad | SQuAD v1.1/v2.0 |
 | albert-race | race | RACE multiple choice |
+| albert-ner | ner | token classification (NER, POS) on CoNLL files |
 | albert-create-pretraining-data | create_pretraining_data | text -> pretraining TFRecords |
 | albert-train-sentencepiece | train_sentencepiece | an ALBERT-style SentencePiece model |
 | albert-export | export_savedmodel | a checkpoint -> SavedModel with raw-text signatures |
-| albert-convert | convert_checkpoint | original layout <-> keras-hub <-> .keras |
+| albert-convert | convert_checkpoint | original layout <-> Hugging Face <-> keras-hub <-> .keras |
 | albert-squad-eval | squad_eval | the official SQuAD v1.1/v2.0 scores |
 
 Each turns its flags into the library's config objects and calls the

@@ -13,9 +13,9 @@ in the span heads.
 import numpy as np
 import tensorflow as tf
 
-SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids", "p_mask")
-# Padding: ids, mask and segments 0; p_mask 1 (a padded position is never an answer).
-PADDING_VALUES = {"p_mask": 1}
+SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids", "p_mask", "token_labels")
+# Padding: ids, mask and segments 0; p_mask 1 (a padded position is never an answer); token labels -1 (not scored).
+PADDING_VALUES = {"p_mask": 1, "token_labels": -1}
 
 
 def _to_tensor(values):

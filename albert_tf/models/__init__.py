@@ -5,6 +5,7 @@ from albert_tf.models.albert_encoder import AlbertEncoder
 from albert_tf.models.albert_multiple_choice import AlbertMultipleChoice
 from albert_tf.models.albert_pretrainer import AlbertPretrainer
 from albert_tf.models.albert_question_answerer import AlbertQuestionAnswerer
+from albert_tf.models.albert_token_classifier import AlbertTokenClassifier
 
 __all__ = [
     "AlbertClassifier",
@@ -12,4 +13,5 @@ __all__ = [
     "AlbertMultipleChoice",
     "AlbertPretrainer",
     "AlbertQuestionAnswerer",
+    "AlbertTokenClassifier",
 ]

@@ -13,6 +13,8 @@ from albert_tf.tasks.race_config import RaceConfig
 from albert_tf.tasks.race_task import RaceTask
 from albert_tf.tasks.squad_config import SquadConfig
 from albert_tf.tasks.squad_task import SquadTask
+from albert_tf.tasks.token_classification_config import TokenClassificationConfig
+from albert_tf.tasks.token_classification_task import TokenClassificationTask
 
 # name -> (task class, its config class)
 TASKS = {
@@ -20,6 +22,7 @@ TASKS = {
     "classifier": (ClassifierTask, ClassifierConfig),
     "squad": (SquadTask, SquadConfig),
     "race": (RaceTask, RaceConfig),
+    "token_classification": (TokenClassificationTask, TokenClassificationConfig),
 }
 
 

@@ -85,3 +85,23 @@ class SquadV2Objective(_MeanOverExamples):
             labels=tf.cast(batch["is_impossible"], tf.float32), logits=outputs["cls_logits"])
         return {"loss_sum": tf.reduce_sum(span + 0.5 * answerability),
                 "examples": tf.cast(tf.size(batch["start_positions"]), tf.float32)}
+
+
+class TokenClassificationObjective(_MeanOverExamples):
+    """Softmax cross-entropy at every labelled position (`token_labels` >= 0), averaged over those positions
+    of the whole global batch (transformers' AlbertForTokenClassification: the mean over labels != -100)."""
+
+    def normalizers(self, batch):
+        return [tf.reduce_sum(tf.cast(batch["token_labels"] >= 0, tf.float32))]
+
+    def loss(self, sums, normalizers):
+        return sums["loss_sum"] / tf.maximum(normalizers[0], 1.0)
+
+    def sums(self, outputs, batch):
+        logits = tf.cast(outputs["logits"], tf.float32)
+        labels = tf.cast(batch["token_labels"], tf.int32)
+        scored = tf.cast(labels >= 0, tf.float32)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(labels, 0), logits=logits)
+        correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32)
+        return {"loss_sum": tf.reduce_sum(loss * scored), "correct": tf.reduce_sum(correct * scored),
+                "examples": tf.reduce_sum(scored)}
