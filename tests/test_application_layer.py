@@ -69,14 +69,16 @@ def test_task_and_job_configs_name_what_is_wrong(config, expected):
 
 def test_registry_builds_every_task_from_settings(shared_data):
     spm = os.path.join(shared_data, GERMAN_SPM)
-    assert sorted(TASKS) == ["classifier", "pretraining", "race", "squad"]
+    assert sorted(TASKS) == ["classifier", "pretraining", "race", "squad", "token_classification"]
     task = create_task("classifier", task_name="sst-2", data_dir="glue", spm_model_file=spm)
     assert task.name == "SST-2" and task.primary_metric == "accuracy" and task.export_type == "classifier"
     assert create_task("squad", spm_model_file=spm, version_2_with_negative=True).primary_metric == "f1"
     assert create_task("race", data_dir="RACE", spm_model_file=spm).num_choices == 4
     assert create_task("pretraining", input_file="x.tfrecord").eval_splits == ("eval",)
-    with pytest.raises(ValueError, match="task 'ner'"):
-        create_task("ner")
+    tagger = create_task("token_classification", dev_file="dev.conll", test_file="test.conll", spm_model_file=spm)
+    assert tagger.primary_metric == "f1" and tagger.eval_splits == ("dev",) and tagger.prediction_splits == ("test",)
+    with pytest.raises(ValueError, match="task 'tagger'"):
+        create_task("tagger")
 
 
 def test_classifier_warns_when_every_example_gets_one_label(shared_data):
