@@ -74,3 +74,21 @@ def test_hugging_face_to_original_and_back_without_config_flags(tmp_path, folder
     assert sorted(ours) == sorted(theirs)
     for name in theirs:
         np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+
+
+def test_hugging_face_classifier_to_keras_hub_task_and_back(tmp_path):
+    """HF AlbertForSequenceClassification -> keras-hub AlbertTextClassifier -> HF: every tensor as it was."""
+    from safetensors.numpy import load_file
+
+    source = os.path.join(REPO, "tests", "data", "hf", "sequence_classification")
+    code, output = run_tool(f"--input_hf={source}", f"--output_keras_hub_preset={tmp_path}/kh")
+    assert code == 0, output
+    assert "keras-hub preset (AlbertTextClassifier (no tokenizer: give spm_model_file)" in output
+    code, output = run_tool(f"--input_keras_hub_preset={tmp_path}/kh", f"--output_hf={tmp_path}/hf")
+    assert code == 0, output
+    assert "AlbertTextClassifier -> AlbertClassifier" in output
+    assert "Hugging Face folder (AlbertForSequenceClassification)" in output
+    ours, theirs = load_file(f"{tmp_path}/hf/model.safetensors"), load_file(os.path.join(source, "model.safetensors"))
+    assert sorted(ours) == sorted(theirs)
+    for name in theirs:
+        np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)

@@ -15,6 +15,11 @@ _EXPORTS = {
     "save_checkpoint": "albert_tf.checkpoints.original_checkpoint",
     "encoder_from_keras_hub": "albert_tf.checkpoints.keras_hub_interop",
     "encoder_to_keras_hub": "albert_tf.checkpoints.keras_hub_interop",
+    "model_from_keras_hub_preset": "albert_tf.checkpoints.keras_hub_interop",
+    "save_keras_hub_preset": "albert_tf.checkpoints.keras_hub_interop",
+    "load_hf": "albert_tf.checkpoints.hf_checkpoint",
+    "load_hf_model": "albert_tf.checkpoints.hf_checkpoint",
+    "save_hf_model": "albert_tf.checkpoints.hf_checkpoint",
 }
 
 __all__ = sorted(_EXPORTS)

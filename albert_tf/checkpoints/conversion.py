@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints.conversion_config import ConversionConfig  # noqa: F401  (the argument of convert)
-from albert_tf.checkpoints.keras_hub_interop import encoder_from_keras_hub, encoder_to_keras_hub
+from albert_tf.checkpoints.keras_hub_interop import (model_from_keras_hub_preset, preset_spm_model_file,
+                                                     save_keras_hub_preset)
 from albert_tf.checkpoints.original_checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from albert_tf.errors import ConfigError
 from albert_tf.checkpoints.hf_checkpoint import hf_architecture, load_hf_model, save_hf_model
@@ -51,7 +52,10 @@ def load_source(config):
         spm = os.path.join(config.input_hf, "spiece.model")
         return model, info, spm if os.path.exists(spm) else None
     if config.input_keras_hub_preset:
-        return encoder_from_keras_hub(config.input_keras_hub_preset), None, None
+        model, task_class = model_from_keras_hub_preset(config.input_keras_hub_preset)
+        print(f"keras-hub preset {config.input_keras_hub_preset}: {task_class or 'AlbertBackbone'} -> "
+              f"{type(model).__name__}")
+        return model, None, preset_spm_model_file(config.input_keras_hub_preset)
     prefix = resolve_checkpoint_path(config.input_checkpoint)
     albert_config = read_config(config, prefix)
     names = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
@@ -69,20 +73,22 @@ def convert(config):
         outputs.append(config.output_checkpoint + ".index")
     prepare_outputs(outputs, config.overwrite)
     model, info, spm = load_source(config)
+    spm = config.spm_model_file or spm
     written = []
     if config.output_checkpoint:
         written.append(("original-layout checkpoint (+ albert_config.json)",
                         save_checkpoint(model, config.output_checkpoint)))
     if config.output_keras_hub_preset:
         with atomic_path(config.output_keras_hub_preset) as temporary:
-            encoder_to_keras_hub(getattr(model, "encoder", model), preset_dir=temporary)
-        written.append(("keras-hub preset", config.output_keras_hub_preset))
+            kind = save_keras_hub_preset(model, temporary, spm_model_file=spm)
+        tokenizer = " + AlbertTokenizer" if spm else " (no tokenizer: give spm_model_file)"
+        written.append((f"keras-hub preset ({kind}{tokenizer})", config.output_keras_hub_preset))
     if config.output_keras_model:
         with atomic_files(config.output_keras_model) as staged:  # Keras wants the name to end in .keras
             model.save(staged)
         written.append(("Keras model (albert_tf.load_model)", config.output_keras_model))
     if config.output_hf:
-        save_hf_model(model, config.output_hf, spm_model_file=config.spm_model_file or spm,
+        save_hf_model(model, config.output_hf, spm_model_file=spm,
                       id2label=info.id2label if info else None, problem_type=info.problem_type if info else None,
                       overwrite=True)  # prepare_outputs refused an existing one unless overwrite
         written.append((f"Hugging Face folder ({hf_architecture(model)})", config.output_hf))

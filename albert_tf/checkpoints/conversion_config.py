@@ -16,17 +16,17 @@ class ConversionConfig:
     """One source, any outputs (field names are the flags of tools/convert_checkpoint.py)."""
 
     input_checkpoint: Optional[str] = None  # original layout: prefix, .index file or directory
-    input_keras_hub_preset: Optional[str] = None  # a keras-hub AlbertBackbone preset directory
+    input_keras_hub_preset: Optional[str] = None  # a keras-hub preset: AlbertBackbone, -TextClassifier, -MaskedLM
     input_hf: Optional[str] = None  # a Hugging Face folder (config.json + model.safetensors ...)
     model_type: Optional[str] = None  # of input_checkpoint; None: from the variables it holds
     albert_config_file: Optional[str] = None  # of input_checkpoint; default: the one beside it
     preset: Optional[str] = None  # an AlbertConfig preset name instead of a config file
     init_from_group0: bool = False
     output_checkpoint: Optional[str] = None  # prefix in the original layout, e.g. out/model.ckpt-best
-    output_keras_hub_preset: Optional[str] = None  # encoder only
+    output_keras_hub_preset: Optional[str] = None  # the task keras-hub has for the model, else the backbone
     output_keras_model: Optional[str] = None  # a .keras file
     output_hf: Optional[str] = None  # a Hugging Face folder
-    spm_model_file: Optional[str] = None  # the SentencePiece model to put in output_hf (default: input_hf's)
+    spm_model_file: Optional[str] = None  # the tokenizer of output_hf / output_keras_hub_preset (default: the input's)
     overwrite: bool = False  # replace outputs that exist (otherwise: an error naming them)
 
     def validate(self):

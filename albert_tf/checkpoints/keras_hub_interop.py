@@ -7,12 +7,15 @@ projection. Variables are matched by their public Keras paths
 (`variable.path`).
 """
 
+import json
+import os
+
 import numpy as np
 from absl import logging
 
 from albert_tf.albert_config import AlbertConfig
-from albert_tf.checkpoints.variable_names import encoder_variables
-from albert_tf.models.albert_encoder import AlbertEncoder
+from albert_tf.checkpoints.variable_names import encoder_variables, head_variables
+from albert_tf.models import AlbertClassifier, AlbertEncoder, AlbertPretrainer
 
 _BLOCK_PATHS = {
     "attention_1/self/query/kernel": "self_attention_layer/query/kernel",
@@ -168,3 +171,112 @@ def encoder_from_keras_hub(backbone, dtype=None):
                 "E == H, so these weights cannot be represented"
             )
     return encoder
+
+
+# keras-hub task heads: our original-layout head name -> (keras-hub variable path, transpose)
+_CLASSIFIER_HEAD = {"output_weights": ("logits/kernel", True), "output_bias": ("logits/bias", False)}
+_MASKED_LM_HEAD = {
+    "cls/predictions/transform/dense/kernel": ("mlm_head/intermediate_dense/kernel", False),
+    "cls/predictions/transform/dense/bias": ("mlm_head/intermediate_dense/bias", False),
+    "cls/predictions/transform/LayerNorm/gamma": ("mlm_head/intermediate_layer_norm/gamma", False),
+    "cls/predictions/transform/LayerNorm/beta": ("mlm_head/intermediate_layer_norm/beta", False),
+    "cls/predictions/output_bias": ("mlm_head/output_bias", False),
+}
+
+
+def _copy_head(names, model, task, to_keras_hub):
+    """Copies the head variables `names` between our `model` and a keras-hub `task` (matched by variable path)."""
+    theirs = {variable.path: variable for variable in task.weights}
+    ours = head_variables(model)
+    for name, (path, transpose) in names.items():
+        source, target = (ours[name], theirs[path]) if to_keras_hub else (theirs[path], ours[name])
+        value = source.numpy()
+        target.assign(value.T if transpose else value)
+
+
+def save_keras_hub_preset(model, preset_dir, spm_model_file=None, sequence_length=None):
+    """Writes `model` as a complete keras-hub preset: backbone, tokenizer and the task where keras-hub has one.
+
+    An `AlbertClassifier` becomes `keras_hub.models.AlbertTextClassifier` (its
+    dense head), an `AlbertPretrainer` `AlbertMaskedLM` (keras-hub has no
+    sentence-order head: that head is left out, with a warning), anything
+    else the backbone. With `spm_model_file` the preset also holds the
+    `AlbertTokenizer` (and the task's preprocessor, padding to
+    `sequence_length`, default max_position_embeddings), so that
+    `keras_hub.models.AlbertClassifier.from_preset(preset_dir)` predicts on
+    raw strings. keras-hub's tokenizer applies the SentencePiece model alone:
+    ALBERT's own lower-casing and accent stripping (`FullTokenizer`) are not
+    part of it, so cased text is tokenized differently than here.
+
+    Returns:
+        What was written: "AlbertTextClassifier", "AlbertMaskedLM" or "AlbertBackbone".
+    """
+    import keras_hub
+
+    encoder = getattr(model, "encoder", model)
+    backbone = encoder_to_keras_hub(encoder)
+    length = sequence_length or encoder.config.max_position_embeddings
+    tokenizer = keras_hub.models.AlbertTokenizer(proto=spm_model_file) if spm_model_file else None
+    if isinstance(model, AlbertClassifier):
+        preprocessor = (keras_hub.models.AlbertTextClassifierPreprocessor(tokenizer, sequence_length=length)
+                        if tokenizer else None)
+        task = keras_hub.models.AlbertTextClassifier(backbone, model.num_classes, preprocessor=preprocessor,
+                                                     dropout=model.dropout_rate)
+        _copy_head(_CLASSIFIER_HEAD, model, task, to_keras_hub=True)
+    elif isinstance(model, AlbertPretrainer):
+        preprocessor = (keras_hub.models.AlbertMaskedLMPreprocessor(tokenizer, sequence_length=length)
+                        if tokenizer else None)
+        task = keras_hub.models.AlbertMaskedLM(backbone, preprocessor=preprocessor)
+        _copy_head(_MASKED_LM_HEAD, model, task, to_keras_hub=True)
+        logging.warning("keras-hub's AlbertMaskedLM has no sentence-order head: the preset leaves it out")
+    else:
+        task = None
+        if not isinstance(model, AlbertEncoder):
+            logging.warning("keras-hub has no ALBERT task for %s: the preset holds the backbone (and tokenizer) "
+                            "without its head", type(model).__name__)
+    if task is not None:
+        task.save_to_preset(preset_dir)
+        return type(task).__name__
+    backbone.save_to_preset(preset_dir)
+    if tokenizer is not None:
+        tokenizer.save_to_preset(preset_dir)
+    return "AlbertBackbone"
+
+
+def preset_spm_model_file(preset_dir):
+    """The SentencePiece model a keras-hub preset's AlbertTokenizer holds, or None."""
+    path = os.path.join(os.fspath(preset_dir), "assets", "tokenizer", "vocabulary.spm")
+    return path if os.path.exists(path) else None
+
+
+def model_from_keras_hub_preset(preset_dir):
+    """Our model of a keras-hub ALBERT preset: the classifier or masked LM task it holds, else the encoder.
+
+    A masked LM preset becomes an `AlbertPretrainer` whose sentence-order head
+    keeps its initial values (keras-hub has none). Returns (model, task class name or None).
+    """
+    import keras_hub
+
+    task_file = os.path.join(os.fspath(preset_dir), "task.json")
+    task_class = None
+    if os.path.exists(task_file):
+        with open(task_file, encoding="utf-8") as f:
+            task_class = json.load(f).get("class_name")
+    if task_class not in ("AlbertTextClassifier", "AlbertMaskedLM"):
+        return encoder_from_keras_hub(str(preset_dir)), task_class
+    if task_class == "AlbertTextClassifier":
+        task = keras_hub.models.AlbertTextClassifier.from_preset(str(preset_dir), load_weights=True)
+        encoder = encoder_from_keras_hub(task.backbone)
+        model = AlbertClassifier(encoder.config, task.num_classes, dropout_rate=task.dropout)
+        _copy_head(_CLASSIFIER_HEAD, model, task, to_keras_hub=False)
+    else:
+        task = keras_hub.models.AlbertMaskedLM.from_preset(str(preset_dir), load_weights=True)
+        encoder = encoder_from_keras_hub(task.backbone)
+        model = AlbertPretrainer(encoder.config)
+        _copy_head(_MASKED_LM_HEAD, model, task, to_keras_hub=False)
+        logging.warning("%s holds keras-hub's AlbertMaskedLM, which has no sentence-order head: that head of the "
+                        "pretrainer keeps its initial values", preset_dir)
+    target = encoder_variables(getattr(model, "encoder", model))
+    for name, variable in encoder_variables(encoder).items():
+        target[name].assign(variable.numpy())
+    return model, task_class

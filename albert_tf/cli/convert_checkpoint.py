@@ -1,11 +1,12 @@
-"""Convert ALBERT weights between the original layout, keras-hub and Keras files.
+"""Convert ALBERT weights between the original layout, Hugging Face folders, keras-hub presets and Keras files.
 
 Reads one source and writes any of the outputs:
 
-  # A Google release into a keras-hub preset and back to the original layout
+  # A Google release into a keras-hub preset (AlbertMaskedLM + tokenizer) and back to the original layout
   albert-convert \
       --input_checkpoint=albert_base/model.ckpt-best \
       --albert_config_file=albert_base/albert_config.json \
+      --spm_model_file=albert_base/30k-clean.model \
       --output_keras_hub_preset=albert_base_keras_hub
 
   albert-convert \
@@ -21,6 +22,9 @@ The model class comes from the input: an HF folder's config.json names it;
 an original checkpoint holds the pretraining heads (pretrainer), a SQuAD head,
 a classifier's output_weights, or none (the encoder). A 1-row output_weights
 is taken as a regression classifier; --model_type=race says it is RACE's.
+A keras-hub preset gets the task keras-hub has for the model (a classifier:
+AlbertTextClassifier; the pretrainer: AlbertMaskedLM, without the
+sentence-order head keras-hub lacks), else the backbone alone.
 """
 
 from absl import flags
@@ -32,16 +36,20 @@ flags.DEFINE_string("input_checkpoint", None, "Original-layout checkpoint: prefi
 flag_groups.define_config_flag("albert_config.json of --input_checkpoint (default: the one beside it).")
 flags.DEFINE_string("preset", None, "AlbertConfig preset name instead of a config file.")
 flags.DEFINE_bool("init_from_group0", False, "Initialise every group from group_0 of --input_checkpoint.")
-flags.DEFINE_string("input_keras_hub_preset", None, "Directory of a keras-hub AlbertBackbone preset (read offline).")
+flags.DEFINE_string("input_keras_hub_preset", None,
+                    "Directory of a keras-hub preset (AlbertBackbone, AlbertTextClassifier or AlbertMaskedLM; read "
+                    "offline).")
 flags.DEFINE_string("input_hf", None, "Hugging Face folder (config.json + model.safetensors or pytorch_model.bin).")
 flags.DEFINE_enum("model_type", None, list(MODEL_TYPES),
                   "What --input_checkpoint holds (default: read from its variables).")
 flags.DEFINE_string("output_checkpoint", None, "Prefix to write in the original layout, e.g. out/model.ckpt-best.")
 flags.DEFINE_string("output_keras_hub_preset", None,
-                    "Directory to write a keras-hub AlbertBackbone preset to (encoder only).")
+                    "Directory to write a keras-hub preset to: AlbertTextClassifier for a classifier, "
+                    "AlbertMaskedLM for a pretrainer, else AlbertBackbone; with the tokenizer of --spm_model_file.")
 flags.DEFINE_string("output_keras_model", None, "Path of a .keras file to save the model to.")
 flags.DEFINE_string("output_hf", None, "Folder to write a Hugging Face model to (transformers' from_pretrained).")
-flags.DEFINE_string("spm_model_file", None, "SentencePiece model to put in --output_hf (default: --input_hf's).")
+flags.DEFINE_string("spm_model_file", None,
+                    "SentencePiece model to put in --output_hf and --output_keras_hub_preset (default: the input's).")
 flags.DEFINE_bool("overwrite", False, "Replace outputs that already exist (without it: an error naming them).")
 
 
