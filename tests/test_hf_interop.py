@@ -157,6 +157,51 @@ def test_a_pytorch_pickle_without_torch_says_how_to_convert(tmp_path, monkeypatc
         load_hf_model(tmp_path)
 
 
+# --- tf_model.h5: HF's TensorFlow uploads (written by transformers 4.57's TF classes, regenerate_tf.py) ---------
+
+REFERENCE_TF = np.load(os.path.join(DATA, "reference_outputs_tf.npz"))
+
+
+@pytest.mark.parametrize("folder, model_class", [("tf_h5_pretraining", "AlbertPretrainer"),
+                                                 ("tf_h5_sequence_classification", "AlbertClassifier")])
+def test_tf_model_h5_loads_and_matches_transformers_tf_and_pytorch(folder, model_class):
+    """The h5 holds the same weights as the PyTorch folder it was made from: our outputs agree with both
+    transformers' TF class (reference_outputs_tf.npz) and its PyTorch class, to the float32 tolerance above."""
+    model, report, _ = load_hf_model(os.path.join(DATA, folder))
+    assert type(model).__name__ == model_class and report.unused == [] and report.not_loaded == []
+    compared = outputs(model, folder[len("tf_h5_"):])
+    for name in {"sequence_output", "prediction_logits", "sop_logits", "logits"} & set(compared):
+        if f"{folder}/{name}" in REFERENCE_TF.files:
+            assert_close(compared[name], REFERENCE_TF[f"{folder}/{name}"], f"{folder}/{name} (TF)")
+        assert_close(compared[name], REFERENCE[f"{folder[len('tf_h5_'):]}/{name}"], f"{folder}/{name} (PyTorch)")
+    same, _, _ = load_hf_model(os.path.join(DATA, folder[len("tf_h5_"):]))
+    for ours, theirs in zip(model.weights, same.weights):  # every tensor renamed, transposed and placed exactly
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
+
+
+def test_tf_model_h5_names_follow_hf_rule():
+    from albert_tf.checkpoints.hf_checkpoint import HfWeights
+
+    weights = HfWeights(os.path.join(DATA, "tf_h5_pretraining"))
+    torch_layout = load_file(os.path.join(DATA, "pretraining", "model.safetensors"))
+    # The h5 also stores the tied decoder bias that safetensors leaves out (equal to predictions.bias).
+    assert set(weights.shapes) == set(torch_layout) | {"predictions.decoder.bias"}
+    for name, value in torch_layout.items():
+        np.testing.assert_array_equal(weights.read(name), value, err_msg=name)
+
+
+def test_a_torn_tf_model_h5_is_refused_naming_the_file(tmp_path):
+    data = open(os.path.join(DATA, "tf_h5_pretraining", "tf_model.h5"), "rb").read()
+    (tmp_path / "tf_model.h5").write_bytes(data[: len(data) // 2])
+    (tmp_path / "config.json").write_text(open(os.path.join(DATA, "tf_h5_pretraining", "config.json")).read())
+    model, _, _ = load_hf_model(os.path.join(DATA, "pretraining"))
+    before = [v.numpy().copy() for v in model.weights]
+    with pytest.raises(ValueError, match="Cannot read .*tf_model.h5"):
+        load_hf(model, tmp_path)
+    for variable, value in zip(model.weights, before):
+        np.testing.assert_array_equal(variable.numpy(), value)
+
+
 @pytest.mark.parametrize("hf_act, ours", [("gelu_new", "gelu"), ("gelu_pytorch_tanh", "gelu"), ("gelu", "gelu_erf"),
                                           ("relu", "relu")])
 def test_activation_names(hf_act, ours):

@@ -1,10 +1,11 @@
 """Hugging Face ALBERT folders in and out, without PyTorch or transformers.
 
 A folder holds `config.json`, the weights (`model.safetensors`, sharded
-`model.safetensors.index.json` + shards, or the older `pytorch_model.bin`)
-and usually `spiece.model`. Weights are read with safetensors' NumPy API;
-`pytorch_model.bin` only when torch is installed, with
-`torch.load(weights_only=True)` (never unpickling arbitrary objects).
+`model.safetensors.index.json` + shards, or the older `pytorch_model.bin`
+and `tf_model.h5`) and usually `spiece.model`. Weights are read with
+safetensors' NumPy API; `tf_model.h5` (HF's TensorFlow classes, Keras 2
+HDF5 weights) with h5py; `pytorch_model.bin` only when torch is installed,
+with `torch.load(weights_only=True)` (never unpickling arbitrary objects).
 
     model, report, info = load_hf_model("albert-base-v2-sst2/")   # the class from config.json
     save_hf_model(model, "exported/", spm_model_file="30k-clean.model")
@@ -14,8 +15,10 @@ are renamed to the original names (`hf_names`) and go through the same
 `assign_tensors`, which lists missing, unexpected and mis-shaped tensors.
 """
 
+import importlib.util
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -63,14 +66,18 @@ class HfWeights:
         folder = self.path if os.path.isdir(self.path) else os.path.dirname(self.path)
         self.folder = folder
         if os.path.isdir(self.path):
-            for name in (SAFETENSORS, SAFETENSORS_INDEX, TORCH_WEIGHTS, TF_WEIGHTS):
+            # safetensors first; of the older files the PyTorch one where torch can read it, else tf_model.h5
+            order = [SAFETENSORS, SAFETENSORS_INDEX, TORCH_WEIGHTS, TF_WEIGHTS]
+            if importlib.util.find_spec("torch") is None:
+                order = [SAFETENSORS, SAFETENSORS_INDEX, TF_WEIGHTS, TORCH_WEIGHTS]
+            for name in order:
                 if os.path.exists(os.path.join(self.path, name)):
                     self.file = os.path.join(self.path, name)
                     break
             else:
                 raise FileNotFoundError(
                     f"{self.path} holds no Hugging Face weights: expected {SAFETENSORS}, {SAFETENSORS_INDEX} "
-                    f"(sharded) or {TORCH_WEIGHTS}")
+                    f"(sharded), {TORCH_WEIGHTS} or {TF_WEIGHTS}")
         elif os.path.isfile(self.path):
             self.file = self.path
         else:
@@ -86,11 +93,9 @@ class HfWeights:
         elif name.endswith(".bin"):
             self._open_torch(self.file)
         elif name.endswith(".h5"):
-            raise ConfigError(
-                f"{self.file}: HF's TensorFlow weights are not read yet; convert the folder to safetensors "
-                "where transformers 4.x is installed (TFAlbertModel.from_pretrained(folder).save_pretrained)")
+            self._open_h5(self.file)
         else:
-            raise ConfigError(f"{self.file}: expected a .safetensors, .safetensors.index.json or .bin file")
+            raise ConfigError(f"{self.file}: expected a .safetensors, .safetensors.index.json, .bin or .h5 file")
 
     def _open_safetensors(self, files):
         self.shapes, self._arrays, self._handles = {}, {}, []
@@ -118,11 +123,49 @@ class HfWeights:
         self.shapes = {k: tuple(v.shape) for k, v in state.items()}
         self._arrays = {k: v.float().numpy() for k, v in state.items()}
 
+    def _open_h5(self, file):
+        """`tf_model.h5` of HF's TF classes: one HDF5 group per top-level Keras layer, whose `weight_names`
+        attribute lists TF variable names such as `tf_albert_for_pre_training/albert/encoder/
+        albert_layer_groups_._0/albert_layers_._1/ffn/kernel:0`. HF's own TF->PyTorch rule gives the names
+        of the other files: drop `:0` and the model's scope, `_._` and `/` become `.`, a `kernel` (stored
+        [in, out]) becomes a transposed `weight`, `embeddings` and `gamma` become `weight`, `beta` `bias`.
+        Tied tensors are stored under each layer that uses them; the first is kept."""
+        import h5py
+
+        self.shapes, self._arrays = {}, {}
+        try:
+            with h5py.File(file, "r") as h5:
+                for layer in h5.attrs.get("layer_names", list(h5.keys())):
+                    group = h5[layer.decode() if isinstance(layer, bytes) else layer]
+                    for weight in group.attrs.get("weight_names", []):
+                        weight = weight.decode() if isinstance(weight, bytes) else weight
+                        name, transpose = _hf_name_of_tf_variable(weight)
+                        if name not in self._arrays:
+                            value = np.asarray(group[weight], dtype=np.float32)
+                            self._arrays[name] = value.T if transpose else value
+                            self.shapes[name] = self._arrays[name].shape
+        except (OSError, KeyError) as error:  # h5py: OSError for a torn or non-HDF5 file, KeyError for a lost dataset
+            raise ValueError(f"Cannot read {file}: {type(error).__name__}: {error}") from None
+        if not self._arrays:
+            raise ValueError(f"{file} holds no weights: expected the Keras HDF5 weights of HF's save_pretrained")
+
     def read(self, name):
         value = self._arrays[name]
         if isinstance(value, np.ndarray):
             return value
         return np.asarray(value.get_tensor(name), dtype=np.float32)
+
+
+def _hf_name_of_tf_variable(tf_name):
+    """(PyTorch-style name, transpose?) of an HF TensorFlow variable name (see `HfWeights._open_h5`)."""
+    parts = re.sub(r"/+", "/", tf_name.replace(":0", "").replace("_._", "/")).split("/")
+    parts = parts[1:] if len(parts) > 1 else parts  # the model's own scope, e.g. tf_albert_for_pre_training
+    transpose = parts[-1] == "kernel"
+    if parts[-1] in ("kernel", "embeddings", "gamma"):
+        parts[-1] = "weight"
+    elif parts[-1] == "beta":
+        parts[-1] = "bias"
+    return ".".join(parts), transpose
 
 
 def read_hf_config(path):

@@ -39,7 +39,8 @@ flags.DEFINE_bool("init_from_group0", False, "Initialise every group from group_
 flags.DEFINE_string("input_keras_hub_preset", None,
                     "Directory of a keras-hub preset (AlbertBackbone, AlbertTextClassifier or AlbertMaskedLM; read "
                     "offline).")
-flags.DEFINE_string("input_hf", None, "Hugging Face folder (config.json + model.safetensors or pytorch_model.bin).")
+flags.DEFINE_string("input_hf", None, "Hugging Face folder: config.json + model.safetensors (or sharded), "
+                    "tf_model.h5 or pytorch_model.bin (with torch installed).")
 flags.DEFINE_enum("model_type", None, list(MODEL_TYPES),
                   "What --input_checkpoint holds (default: read from its variables).")
 flags.DEFINE_string("output_checkpoint", None, "Prefix to write in the original layout, e.g. out/model.ckpt-best.")
