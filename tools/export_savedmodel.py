@@ -1,4 +1,4 @@
-"""`albert-export` from the source tree: see albert_tf/cli/export_savedmodel.py.
+"""`albert-export` under its first name, from the source tree: see albert_tf/cli/export_model.py.
 
 `--helpfull` lists the flags.
 """

@@ -1,4 +1,4 @@
-"""The settings of a SavedModel export (no TensorFlow: the command line reads it before it starts)."""
+"""The settings of an export (no TensorFlow: the command line reads it before it starts)."""
 
 import dataclasses
 from typing import Optional
@@ -7,11 +7,13 @@ from albert_tf.errors import ConfigError
 from albert_tf.tokenization.vocabulary_config import VocabularyConfig
 
 MODEL_TYPES = ("encoder", "classifier", "squad", "race")  # the keys of serving_module.SERVING_MODULES
+FORMATS = ("saved_model", "onnx")
+QUANTIZATIONS = ("none", "int8")
 
 
 @dataclasses.dataclass
 class ExportConfig(VocabularyConfig):
-    """What to export and how (field names are the flag names of tools/export_savedmodel.py)."""
+    """What to export and how (field names are the flag names of tools/export_model.py)."""
 
     model_type: str = "encoder"
     albert_config_file: str = ""
@@ -22,6 +24,8 @@ class ExportConfig(VocabularyConfig):
     version_2_with_negative: Optional[bool] = None  # squad; None: from the checkpoint
     max_query_length: int = 64  # squad: question tokens kept by the text signature
     max_qa_length: int = 128  # race: question+option tokens kept by the text signature
+    format: str = "saved_model"  # saved_model (TF Serving) or onnx (ONNX Runtime)
+    quantize: str = "none"  # int8: dynamic int8 (onnx)
     overwrite: bool = False  # replace an existing export_dir (otherwise: an error)
 
     def validate(self):
@@ -31,6 +35,12 @@ class ExportConfig(VocabularyConfig):
         for name in ("albert_config_file", "checkpoint", "export_dir"):
             if not getattr(self, name):
                 problems.append(f"{name} is not set")
+        if self.format not in FORMATS:
+            problems.append(f"format={self.format!r}: expected one of {FORMATS}")
+        if self.quantize not in QUANTIZATIONS:
+            problems.append(f"quantize={self.quantize!r}: expected one of {QUANTIZATIONS}")
+        elif self.quantize != "none" and self.format == "saved_model":
+            problems.append(f"quantize={self.quantize!r} is for format=onnx; a SavedModel is float")
         if self.max_seq_length < 3:
             problems.append(f"max_seq_length={self.max_seq_length}: expected >= 3")
         ConfigError.check(problems, "export settings")

@@ -51,10 +51,8 @@ def build_model(config, albert_config):
     return AlbertMultipleChoice(albert_config), True
 
 
-def export_checkpoint(config):
-    """Writes the SavedModel `config` describes; returns its signature names."""
-    config.validate()
-    prepare_outputs([config.export_dir], config.overwrite)
+def load_model(config):
+    """The model `config` names with its checkpoint's weights, after checking the settings against its config."""
     albert_config = AlbertConfig.from_json_file(config.albert_config_file)
     if config.max_seq_length > albert_config.max_position_embeddings:
         raise ConfigError(f"max_seq_length={config.max_seq_length}: expected at most max_position_embeddings="
@@ -62,6 +60,19 @@ def export_checkpoint(config):
                           f"max_seq_length to at most {albert_config.max_position_embeddings}")
     model, strict = build_model(config, albert_config)
     load_initial_weights(model, config.checkpoint, strict=strict)
-    module = SERVING_MODULES[config.model_type](model, config.max_seq_length, **config.module_options(),
-                                                **config.vocabulary())
-    return export_saved_model(module, config.export_dir)
+    return model
+
+
+def serving_module(config, model):
+    return SERVING_MODULES[config.model_type](model, config.max_seq_length, **config.module_options(),
+                                              **config.vocabulary())
+
+
+def export_checkpoint(config):
+    """Writes the SavedModel `config` describes; returns its signature names."""
+    config.validate()
+    if config.format != "saved_model":
+        raise ConfigError(f"format={config.format!r}: export_checkpoint writes SavedModels; use "
+                          "albert_tf.export.model_export.export_model for onnx")
+    prepare_outputs([config.export_dir], config.overwrite)
+    return export_saved_model(serving_module(config, load_model(config)), config.export_dir)

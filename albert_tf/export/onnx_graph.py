@@ -1,0 +1,199 @@
+"""Our Keras models written as ONNX graphs, from their weights, one initializer per weight.
+
+Converters that trace the Keras graph (tf2onnx) give graphs where most nodes
+are shape arithmetic, which ONNX Runtime's transformer optimizer cannot fuse;
+and exporters that unroll the layers copy ALBERT's shared block once per
+layer. Here the graph is written op by op in the form ONNX Runtime's BERT
+fusions recognise (`onnxruntime.transformers.fusion_attention`: Q/K/V
+`MatMul -> Add -> Reshape [0, 0, N, d] -> Transpose`, scores `Div` by
+sqrt(d) plus `(1 - Cast(Unsqueeze(Unsqueeze(mask)))) * -10000`; GELU in its
+tanh form with `Pow`; native `LayerNormalization`), and every layer of a
+group refers to that group's weights by the same names, so a shared block
+is stored once whatever `num_hidden_layers` is.
+
+    proto = model_graph(model, "classifier")   # onnx.ModelProto, inputs input_ids/input_mask/segment_ids
+
+Inputs are int32 `[batch, length]` (`[batch, choices, length]` for race),
+both dimensions dynamic; outputs are named as the Keras models name theirs.
+"""
+
+import math
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from albert_tf.errors import ConfigError
+
+OPSET = 17  # the first with LayerNormalization
+INPUTS = ("input_ids", "input_mask", "segment_ids")
+_GELU_CUBIC, _SQRT_2_OVER_PI = 0.044715, math.sqrt(2.0 / math.pi)
+
+
+class GraphWriter:
+    """Nodes and initializers of one graph; each weight is added once under its Keras variable path."""
+
+    def __init__(self):
+        self.nodes, self.initializers, self._count = [], {}, 0
+
+    def weight(self, variable, transpose=False):
+        name = variable.path + (".T" if transpose else "")
+        if name not in self.initializers:
+            value = np.asarray(variable.numpy(), np.float32)
+            self.initializers[name] = numpy_helper.from_array(value.T.copy() if transpose else value, name)
+        return name
+
+    def constant(self, value, dtype=np.float32):
+        """A small constant, added once per value (named after it)."""
+        value = np.asarray(value, dtype)
+        values = "_".join(map(str, value.ravel().tolist()))
+        name = f"const_{value.dtype.name}_{'x'.join(map(str, value.shape))}_{values}"
+        if name not in self.initializers:
+            self.initializers[name] = numpy_helper.from_array(value, name)
+        return name
+
+    def op(self, op_type, *inputs, output=None, **attributes):
+        self._count += 1
+        output = output or f"{op_type.lower()}_{self._count}"
+        self.nodes.append(helper.make_node(op_type, list(inputs), [output], name=f"{op_type}_{self._count}",
+                                           **attributes))
+        return output
+
+    def dense(self, x, kernel, bias, output=None):
+        """x @ kernel + bias: a MatMul then an Add, the form the fusions expect."""
+        return self.op("Add", self.op("MatMul", x, self.weight(kernel)), self.weight(bias), output=output)
+
+    def layer_norm(self, x, layer, output=None):
+        return self.op("LayerNormalization", x, self.weight(layer.gamma), self.weight(layer.beta), output=output,
+                       axis=-1, epsilon=float(layer.epsilon))
+
+    def activation(self, x, name):
+        if name == "gelu":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), ALBERT's own (FastGelu in ORT)
+            cubic = self.op("Mul", self.op("Pow", x, self.constant(3.0)), self.constant(_GELU_CUBIC))
+            inner = self.op("Mul", self.op("Add", x, cubic), self.constant(_SQRT_2_OVER_PI))
+            return self.op("Mul", self.op("Mul", x, self.constant(0.5)),
+                           self.op("Add", self.op("Tanh", inner), self.constant(1.0)))
+        if name == "gelu_erf":  # 0.5 x (1 + erf(x / sqrt 2)) (Gelu in ORT)
+            erf = self.op("Erf", self.op("Div", x, self.constant(math.sqrt(2.0))))
+            return self.op("Mul", self.op("Mul", x, self.op("Add", erf, self.constant(1.0))), self.constant(0.5))
+        if name in ("relu", "tanh"):
+            return self.op(name.capitalize(), x)
+        if name == "linear":
+            return x
+        raise ConfigError(f"hidden_act={name!r} has no ONNX form here; expected gelu, gelu_erf, relu, tanh, linear")
+
+
+def _attention(g, x, block, mask_adder):
+    """Self-attention of one TransformerBlock on x [B, S, H], in the pattern of ORT's Attention fusion."""
+    n, d = block.num_attention_heads, block.head_size
+    split = g.constant([0, 0, n, d], np.int64)
+
+    def heads(kernel, bias, perm):
+        return g.op("Transpose", g.op("Reshape", g.dense(x, kernel, bias), split), perm=perm)
+
+    query = heads(block.query_kernel, block.query_bias, [0, 2, 1, 3])
+    key = heads(block.key_kernel, block.key_bias, [0, 2, 3, 1])  # already transposed for q k^T
+    value = heads(block.value_kernel, block.value_bias, [0, 2, 1, 3])
+    scores = g.op("Div", g.op("MatMul", query, key), g.constant(math.sqrt(float(d))))
+    probs = g.op("Softmax", g.op("Add", scores, mask_adder), axis=-1)
+    context = g.op("Transpose", g.op("MatMul", probs, value), perm=[0, 2, 1, 3])
+    merged = g.op("Reshape", context, g.constant([0, 0, n * d], np.int64))
+    return g.dense(merged, block.attention_output_kernel, block.attention_output_bias)
+
+
+def _block(g, x, block, mask_adder):
+    def feed_forward(y):
+        hidden = g.activation(g.dense(y, block.intermediate_kernel, block.intermediate_bias), block.hidden_act)
+        return g.dense(hidden, block.output_kernel, block.output_bias)
+
+    if block.normalize_first:  # brightmart's pre-LN
+        x = g.op("Add", x, _attention(g, g.layer_norm(x, block.attention_layer_norm), block, mask_adder))
+        return g.op("Add", x, feed_forward(g.layer_norm(x, block.output_layer_norm)))
+    # The sublayer's output first in each residual Add: ORT's attention fusion follows the first Add among its
+    # inputs, which for layer 0 would otherwise be the embedding projection's bias.
+    x = g.layer_norm(g.op("Add", _attention(g, x, block, mask_adder), x), block.attention_layer_norm)
+    return g.layer_norm(g.op("Add", feed_forward(x), x), block.output_layer_norm)
+
+
+def encoder_graph(g, encoder, input_ids, input_mask, segment_ids):
+    """(sequence_output, pooled_output) names of `encoder` applied to the [B, S] inputs named."""
+    config, embedding = encoder.config, encoder.embedding
+    x = g.op("Gather", g.weight(embedding.word_embeddings), input_ids, axis=0)
+    if embedding.word_projection is not None:
+        x = g.op("MatMul", x, g.weight(embedding.word_projection))
+    x = g.op("Add", x, g.op("Gather", g.weight(embedding.token_type_embeddings), segment_ids, axis=0))
+    length = g.op("Gather", g.op("Shape", input_ids), g.constant([1], np.int64), axis=0)
+    zero = g.constant([0], np.int64)
+    positions = g.op("Slice", g.weight(embedding.position_embeddings), zero, length, zero)  # rows 0..S-1
+    x = g.layer_norm(g.op("Add", x, positions), embedding.layer_norm)
+    if encoder.embedding_projection is not None:
+        x = g.dense(x, encoder.embedding_projection.kernel, encoder.embedding_projection.bias)
+    # (1 - mask) * -10000 as [B, 1, 1, S], the original's additive mask
+    mask = g.op("Unsqueeze", g.op("Unsqueeze", input_mask, g.constant([1], np.int64)), g.constant([2], np.int64))
+    mask = g.op("Cast", mask, to=TensorProto.FLOAT)
+    mask_adder = g.op("Mul", g.op("Sub", g.constant(1.0), mask), g.constant(-10000.0))
+    for layer in range(config.num_hidden_layers):
+        for block in encoder.groups[config.group_of_layer(layer)]:
+            x = _block(g, x, block, mask_adder)
+    sequence_output = g.op("Identity", x)
+    first = g.op("Gather", sequence_output, g.constant(0, np.int64), axis=1)
+    pooled = g.op("Tanh", g.dense(first, encoder.pooler.kernel, encoder.pooler.bias))
+    return sequence_output, pooled
+
+
+def _projection(g, x, head, output=None):
+    """OutputProjection: x @ output_weights^T + output_bias."""
+    return g.op("Add", g.op("MatMul", x, g.weight(head.output_weights, transpose=True)), g.weight(head.output_bias),
+                output=output)
+
+
+def model_graph(model, model_type):
+    """The ONNX model of a Keras model of `model_type` (encoder, classifier, squad, race)."""
+    g = GraphWriter()
+    three_d = model_type == "race"
+    dims = ["batch", "choices", "length"] if three_d else ["batch", "length"]
+    inputs = [helper.make_tensor_value_info(name, TensorProto.INT32, dims) for name in INPUTS]
+    encoder = getattr(model, "encoder", model)
+    if three_d:  # [B, K, S] -> [B*K, S], scores back to [B, K]
+        flat = g.op("Concat", g.constant([-1], np.int64), g.op("Slice", g.op("Shape", INPUTS[0]),
+                                                              g.constant([2], np.int64), g.constant([3], np.int64)),
+                    axis=0)
+        names = [g.op("Reshape", name, flat) for name in INPUTS]
+    else:
+        names = list(INPUTS)
+    sequence_output, pooled = encoder_graph(g, encoder, *names)
+    if model_type == "encoder":
+        outputs = {"sequence_output": g.op("Identity", sequence_output, output="sequence_output"),
+                   "pooled_output": g.op("Identity", pooled, output="pooled_output")}
+        shapes = {"sequence_output": ["batch", "length", encoder.config.hidden_size],
+                  "pooled_output": ["batch", encoder.config.hidden_size]}
+    elif model_type == "classifier":
+        outputs = {"logits": _projection(g, pooled, model.classifier, output="logits")}
+        shapes = {"logits": ["batch", model.num_classes]}
+    elif model_type == "squad":
+        if model.version_2_with_negative:
+            raise ConfigError("the SQuAD 2.0 head (beam of starts and ends) has no ONNX export yet; export it "
+                              "as a SavedModel (--format=saved_model)")
+        logits = _projection(g, sequence_output, model.span_head)  # [B, S, 2]
+        real = g.op("Unsqueeze", g.op("Cast", names[1], to=TensorProto.FLOAT), g.constant([-1], np.int64))
+        # logits * mask - 1e30 * (1 - mask), as the Keras model: padding is never an answer
+        masked = g.op("Sub", g.op("Mul", logits, real),
+                      g.op("Mul", g.constant(1e30), g.op("Sub", g.constant(1.0), real)))
+        outputs = {name: g.op("Gather", masked, g.constant(index, np.int64), axis=-1, output=name)
+                   for index, name in enumerate(("start_logits", "end_logits"))}
+        shapes = {"start_logits": ["batch", "length"], "end_logits": ["batch", "length"]}
+    elif model_type == "race":
+        scores = _projection(g, pooled, model.scorer)  # [B*K, 1]
+        batch_choices = g.op("Slice", g.op("Shape", INPUTS[0]), g.constant([0], np.int64), g.constant([2], np.int64))
+        outputs = {"logits": g.op("Reshape", scores, batch_choices, output="logits")}
+        shapes = {"logits": ["batch", "choices"]}
+    else:
+        raise ConfigError(f"model_type={model_type!r}: expected encoder, classifier, squad or race")
+    graph = helper.make_graph(
+        g.nodes, f"albert_{model_type}", inputs,
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shapes[name]) for name in outputs],
+        initializer=list(g.initializers.values()))
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="albert-tf")
+    proto.ir_version = 8  # readable by every onnxruntime since 1.14
+    onnx.checker.check_model(proto)
+    return proto
