@@ -143,7 +143,7 @@ def test_squad_v2_has_no_onnx_form_yet():
 
 
 @pytest.mark.integration
-def test_export_tool_writes_onnx_and_refuses_int8_saved_models(shared_data, tmp_path):
+def test_export_tool_writes_onnx_and_litert_and_refuses_int8_saved_models(shared_data, tmp_path):
     spm = os.path.join(shared_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
     config = AlbertConfig.from_dict(dict(GROUPED.to_dict(), vocab_size=30000))
     model = scrambled(AlbertClassifier(config, num_classes=2))
@@ -159,7 +159,13 @@ def test_export_tool_writes_onnx_and_refuses_int8_saved_models(shared_data, tmp_
     assert sorted(os.listdir(tmp_path / "onnx")) == ["30k-clean.model", "albert_config.json", "export_info.json",
                                                      "model.onnx"]
     compare(model, "classifier", tmp_path / "onnx" / "model.onnx", inputs(30000))
+    result = processes.run(common + ["--format=litert", "--quantize=int8", f"--export_dir={tmp_path / 'litert'}"],
+                           capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "LiteRT int8 model.tflite" in result.stdout and "signatures tokens, text, text_pair" in result.stdout
+    assert sorted(os.listdir(tmp_path / "litert")) == ["30k-clean.model", "albert_config.json", "export_info.json",
+                                                       "model.tflite"]
     result = processes.run(common + ["--format=saved_model", "--quantize=int8", f"--export_dir={tmp_path / 'sm'}"],
                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "quantize='int8' is for format=onnx" in result.stderr and not (tmp_path / "sm").exists()
+    assert "quantize='int8' is for format=onnx or litert" in result.stderr and not (tmp_path / "sm").exists()

@@ -1,4 +1,4 @@
-r"""Export an ALBERT model: a SavedModel (TF Serving) or ONNX (ONNX Runtime).
+r"""Export an ALBERT model: a SavedModel (TF Serving), ONNX (ONNX Runtime) or LiteRT (model.tflite).
 
     albert-export --model_type=classifier        # or python tools/export_model.py \
         --albert_config_file=runs/sst-2/export/albert_config.json \
@@ -14,6 +14,12 @@ r"""Export an ALBERT model: a SavedModel (TF Serving) or ONNX (ONNX Runtime).
                start_logits, end_logits); ONNX Runtime's fused Attention,
                SkipLayerNormalization and FastGelu, every shared weight stored
                once. --quantize=int8: dynamic int8. Serving needs onnxruntime.
+  litert       model.tflite: signature tokens (as onnx) and, for SentencePiece
+               encoders and classifiers, text and text_pair (raw strings;
+               tensorflow-text's FastBertNormalize + FastSentencepieceTokenize
+               inside). Runs in ai_edge_litert's InterpreterWithCustomOps with
+               tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS.
+               --quantize=int8: dynamic-range int8 weights.
 
 --model_type (the SavedModel's signatures; ONNX and LiteRT take the tokens):
   encoder     the original TF-Hub signatures: tokens (input_ids, input_mask,
@@ -46,8 +52,8 @@ flags.DEFINE_enum("model_type", "encoder", MODEL_TYPES, "What to export.")
 flag_groups.define_config_flag()
 flags.DEFINE_string("checkpoint", None, "Weights: an original-layout checkpoint or one of ours.")
 flag_groups.define_vocabulary_flags("SentencePiece model (English models).")
-flags.DEFINE_enum("format", "saved_model", FORMATS, "What to write: a SavedModel or model.onnx.")
-flags.DEFINE_enum("quantize", "none", QUANTIZATIONS, "int8: dynamic int8 weights (onnx only).")
+flags.DEFINE_enum("format", "saved_model", FORMATS, "What to write: a SavedModel, model.onnx or model.tflite.")
+flags.DEFINE_enum("quantize", "none", QUANTIZATIONS, "int8: dynamic int8 weights (onnx and litert only).")
 flags.DEFINE_string("export_dir", None, "Where to write the export (a folder).")
 flags.DEFINE_integer("max_seq_length", 512, "Longest packed sequence of the raw-text signatures.")
 flags.DEFINE_integer("num_classes", None, "classifier: outputs (1 = regression); default: from the checkpoint.")

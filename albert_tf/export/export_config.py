@@ -7,7 +7,7 @@ from albert_tf.errors import ConfigError
 from albert_tf.tokenization.vocabulary_config import VocabularyConfig
 
 MODEL_TYPES = ("encoder", "classifier", "squad", "race")  # the keys of serving_module.SERVING_MODULES
-FORMATS = ("saved_model", "onnx")
+FORMATS = ("saved_model", "onnx", "litert")
 QUANTIZATIONS = ("none", "int8")
 
 
@@ -24,8 +24,8 @@ class ExportConfig(VocabularyConfig):
     version_2_with_negative: Optional[bool] = None  # squad; None: from the checkpoint
     max_query_length: int = 64  # squad: question tokens kept by the text signature
     max_qa_length: int = 128  # race: question+option tokens kept by the text signature
-    format: str = "saved_model"  # saved_model (TF Serving) or onnx (ONNX Runtime)
-    quantize: str = "none"  # int8: dynamic int8 (onnx)
+    format: str = "saved_model"  # saved_model (TF Serving), onnx (ONNX Runtime), litert (model.tflite)
+    quantize: str = "none"  # int8: dynamic int8 (onnx) or dynamic-range int8 (litert)
     overwrite: bool = False  # replace an existing export_dir (otherwise: an error)
 
     def validate(self):
@@ -40,7 +40,7 @@ class ExportConfig(VocabularyConfig):
         if self.quantize not in QUANTIZATIONS:
             problems.append(f"quantize={self.quantize!r}: expected one of {QUANTIZATIONS}")
         elif self.quantize != "none" and self.format == "saved_model":
-            problems.append(f"quantize={self.quantize!r} is for format=onnx; a SavedModel is float")
+            problems.append(f"quantize={self.quantize!r} is for format=onnx or litert; a SavedModel is float")
         if self.max_seq_length < 3:
             problems.append(f"max_seq_length={self.max_seq_length}: expected >= 3")
         ConfigError.check(problems, "export settings")

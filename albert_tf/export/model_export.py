@@ -1,4 +1,4 @@
-"""One export entry point for every format: SavedModel and ONNX (ONNX Runtime).
+"""One export entry point for every format: SavedModel, ONNX (ONNX Runtime) and LiteRT.
 
     export_model(ExportConfig(model_type="classifier", format="onnx", quantize="int8",
                               albert_config_file="runs/sst-2/export/albert_config.json",
@@ -6,9 +6,12 @@
                               spm_model_file="30k-clean.model", export_dir="exported/sst-2-onnx"))
 
 The export folder is written under a temporary name and moved into place
-complete. ONNX folders also hold `albert_config.json`, the
+complete. ONNX and LiteRT folders also hold `albert_config.json`, the
 tokenizer file and `export_info.json` (inputs, outputs, sizes).
 """
+
+import json
+import os
 
 from albert_tf.errors import ConfigError
 from albert_tf.export.export_config import ExportConfig  # noqa: F401  (the argument of export_model)
@@ -28,6 +31,8 @@ def _needs(module, package):
 def export_model(config):
     """Writes the export `config` describes; returns (one-line description, details dict)."""
     config.validate()
+    if config.format == "litert":
+        _needs("ai_edge_litert", "ai-edge-litert")  # to run it; the converter is TensorFlow's
     if config.format == "onnx":
         _needs("onnxruntime", "onnxruntime")
         _needs("onnx", "onnx")
@@ -46,4 +51,15 @@ def export_model(config):
         fused = ", ".join(f"{op} x{count}" for op, count in info["fused_ops"].items())
         return (f"ONNX {config.quantize if config.quantize != 'none' else 'float32'} model.onnx "
                 f"({info['file_bytes'] / 2**20:.1f} MiB; outputs {', '.join(info['outputs'])}; fused: {fused})"), info
-    raise ConfigError(f"format={config.format!r}: expected saved_model or onnx")
+    if config.format == "litert":
+        from albert_tf.export.litert_export import export_litert
+
+        with atomic_path(config.export_dir) as staged:
+            info = export_litert(model, config.model_type, staged, spm_model_file=config.spm_model_file,
+                                 max_seq_length=config.max_seq_length, quantize=config.quantize, assets=assets)
+            with open(os.path.join(staged, "export_info.json"), "w", encoding="utf-8") as f:
+                json.dump(info, f, indent=2)
+                f.write("\n")
+        return (f"LiteRT {config.quantize if config.quantize != 'none' else 'float32'} model.tflite "
+                f"({info['file_bytes'] / 2**20:.1f} MiB; signatures {', '.join(info['signatures'])})"), info
+    raise ConfigError(f"format={config.format!r}: expected saved_model, onnx or litert")

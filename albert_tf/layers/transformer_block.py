@@ -130,7 +130,7 @@ class TransformerBlock(keras.layers.Layer):
         # Softmax in float32; the additive mask as the original (not -inf).
         scores = tf.cast(scores, tf.float32) * (1.0 / math.sqrt(float(d)))
         adder = (1.0 - tf.cast(input_mask, tf.float32)) * -10000.0
-        scores += adder[:, tf.newaxis, tf.newaxis, :]
+        scores += tf.expand_dims(tf.expand_dims(adder, 1), 1)  # [B, 1, 1, S] (LiteRT has no new-axis slicing)
         probs = tf.cast(tf.nn.softmax(scores), self.compute_dtype)
         probs = self.attention_probs_dropout(probs, training=training)
         context = tf.matmul(probs, value)  # [B, N, S, d]

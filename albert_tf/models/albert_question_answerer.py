@@ -65,7 +65,8 @@ class AlbertQuestionAnswerer(FinetuningModel):
                                   training=training)
         logits = self.span_head(sequence_output)
         mask = tf.cast(inputs["input_mask"], tf.float32)
-        logits = logits * mask[..., None] - NEG_INF * (1.0 - mask[..., None])
+        mask = tf.expand_dims(mask, -1)  # (not mask[..., None]: LiteRT has no new-axis slicing)
+        logits = logits * mask - NEG_INF * (1.0 - mask)
         return {"start_logits": logits[..., 0], "end_logits": logits[..., 1]}
 
     def get_config(self):
