@@ -1,4 +1,4 @@
-"""SavedModel classifier serving: ours vs keras-hub's AlbertTextClassifier, both exported as SavedModels.
+"""Classifier serving: our SavedModel, ONNX Runtime and LiteRT exports vs keras-hub's SavedModel export.
 
 albert_base (v2 sizes, 2 classes, random weights). Ours is exported with
 `albert_tf.export.serving_module.ClassifierServing` (tools/export_savedmodel.py);
@@ -12,7 +12,11 @@ batch padded to its longest sentence rounded up to 16 tokens (at most 128):
   `--batched_sentences`), examples/s.
 
 Ours is also timed through its raw-text signature (`text`: tokenization and
-packing in the graph, which pads to the same multiples of 16).
+packing in the graph, which pads to the same multiples of 16), and as the
+exports of `albert-export --format=onnx|litert` (float32 and `--quantize=int8`)
+run by ONNX Runtime (2 intra-op threads, spinning off: spin-waiting doubles
+batch-1 latency on a shared 2-core host) and by LiteRT (2 threads, XNNPACK).
+The file size of every export is reported.
 
 The timing worker loads the three engines in one process (importing only
 tensorflow and tensorflow_text) and interleaves them request by request,
@@ -72,6 +76,12 @@ def prepare(work_dir):
         json.dump({"ids": features["input_ids"], "text": [e.text_a for e in examples]}, f)
     model = AlbertClassifier(AlbertConfig.from_preset("base_v2"), num_classes=2)
     export_saved_model(ClassifierServing(model, 128, spm_model_file=SPM), os.path.join(work_dir, "ours"))
+    from albert_tf.export.litert_export import export_litert
+    from albert_tf.export.onnx_export import export_onnx
+
+    for quantize in ("none", "int8"):
+        export_onnx(model, "classifier", os.path.join(work_dir, f"onnx_{quantize}"), quantize=quantize)
+        export_litert(model, "classifier", os.path.join(work_dir, f"litert_{quantize}"), quantize=quantize)
     backbone = keras_hub.models.AlbertBackbone(
         vocabulary_size=30000, num_layers=12, num_heads=12, num_groups=1, num_inner_repetitions=1,
         embedding_dim=128, hidden_dim=768, intermediate_dim=3072, dropout=0.0, max_sequence_length=512)
@@ -93,11 +103,43 @@ def batches(ids, size, multiple=16, limit=128):
         yield padded, (padded > 0).astype(np.int32), np.zeros_like(padded)
 
 
-ENGINES = ("ours", "ours_text", "keras_hub")
+ENGINES = ("ours", "ours_text", "keras_hub", "onnx_fp32", "onnx_int8", "litert_fp32", "litert_int8")
+FILES = {"ours": "ours", "keras_hub": "keras_hub", "onnx_fp32": "onnx_none/model.onnx",
+         "onnx_int8": "onnx_int8/model.onnx", "litert_fp32": "litert_none/model.tflite",
+         "litert_int8": "litert_int8/model.tflite"}
+
+
+def size_mib(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path) / 2**20
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files) / 2**20
 
 
 def load_engine(name, work_dir):
-    """A function (ids, mask, segments, texts) -> NumPy output of one SavedModel signature."""
+    """A function (ids, mask, segments, texts) -> NumPy logits of one engine."""
+    if name.startswith("onnx"):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(os.path.join(work_dir, FILES[name]), options,
+                                       providers=["CPUExecutionProvider"])
+
+        def call(ids, mask, segments, texts):
+            return session.run(["logits"], {"input_ids": ids, "input_mask": mask, "segment_ids": segments})[0]
+        call.model = session
+        return call
+    if name.startswith("litert"):
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_path=os.path.join(work_dir, FILES[name]), num_threads=2)
+        runner = interpreter.get_signature_runner("tokens")
+
+        def call(ids, mask, segments, texts):
+            return runner(input_ids=ids, input_mask=mask, segment_ids=segments)["logits"]
+        call.model = interpreter
+        return call
     import tensorflow as tf
 
     model = tf.saved_model.load(os.path.join(work_dir, "keras_hub" if name == "keras_hub" else "ours"))
@@ -194,6 +236,10 @@ def main():
         print(f"{name}: batch 1 {summary[name][0]:.1f} ms, batch 32 {summary[name][1]:.1f} examples/s")
     print(f"ours / keras-hub: latency {summary['keras_hub'][0] / summary['ours'][0]:.2f}x faster, "
           f"throughput {summary['ours'][1] / summary['keras_hub'][1]:.2f}x")
+    for name in ENGINES:
+        size = f", {size_mib(os.path.join(work_dir, FILES[name])):.1f} MiB" if name in FILES else ""
+        print(f"{name} / ours (SavedModel, tensors): batch-1 latency {summary[name][0] / summary['ours'][0]:.2f}, "
+              f"batch-32 throughput {summary[name][1] / summary['ours'][1]:.2f}{size}")
     print("serve ours {:.1f} ms {:.1f} ex/s text {:.1f} ms {:.1f} ex/s keras-hub {:.1f} ms {:.1f} ex/s".format(
         *summary["ours"], *summary["ours_text"], *summary["keras_hub"]))
 

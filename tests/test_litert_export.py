@@ -19,7 +19,7 @@ from albert_tf.models import AlbertClassifier
 from albert_tf.tasks.classification_tasks import TASKS, read_examples
 from albert_tf.tokenization import FullTokenizer
 from test_keras_hub_interop import scrambled
-from test_onnx_export import GROUPED, MODELS, SHARED, inputs, keras_outputs
+from test_onnx_export import GROUPED, MODELS, SHARED, assert_squad_v2_beam, inputs, keras_outputs
 
 GERMAN_SPM = os.path.join("sentencepiece", "albert_de_privately", "30k-clean.model")
 
@@ -99,3 +99,12 @@ def test_int8_is_dynamic_range_and_keeps_the_labels(tmp_path):
     clear = (top2[:, 1] - top2[:, 0]) > 0.2 * (logits.max() - logits.min())
     assert clear.sum() >= 16
     np.testing.assert_array_equal(quantized[clear].argmax(-1), logits[clear].argmax(-1))
+
+
+def test_squad_v2_beam_equals_the_keras_model(tmp_path):
+    from albert_tf.models import AlbertQuestionAnswerer
+
+    model = scrambled(AlbertQuestionAnswerer(GROUPED, version_2_with_negative=True))
+    export_litert(model, "squad", str(tmp_path / "litert"))
+    feeds = inputs(GROUPED.vocab_size, length=20)
+    assert_squad_v2_beam(interpreter(str(tmp_path / "litert")).get_signature_runner("tokens")(**feeds), model, feeds)

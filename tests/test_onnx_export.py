@@ -135,11 +135,34 @@ def test_int8_quantises_each_shared_weight_once_and_keeps_the_labels(tmp_path):
     np.testing.assert_array_equal(quantized[clear].argmax(-1), logits[clear].argmax(-1))
 
 
-def test_squad_v2_has_no_onnx_form_yet():
-    from albert_tf.errors import ConfigError
+def assert_squad_v2_beam(ours, model, feeds):
+    """The v2 head's beam (top-k starts, top-k ends per start) and answerability logit against the Keras model,
+    with p_mask from the packing as the SavedModel's signatures compute it."""
+    from albert_tf.export.serving_module import squad_p_mask
 
-    with pytest.raises(ConfigError, match="SQuAD 2.0 head .* SavedModel"):
-        model_graph(AlbertQuestionAnswerer(GROUPED, version_2_with_negative=True), "squad")
+    p_mask = squad_p_mask(feeds["input_mask"], feeds["segment_ids"])
+    theirs = {k: v.numpy() for k, v in model(dict(feeds, p_mask=p_mask), training=False).items()}
+    assert sorted(ours) == sorted(theirs)
+    for name, expected in theirs.items():
+        assert ours[name].shape == expected.shape and ours[name].dtype == expected.dtype, name
+        if name.endswith("index"):
+            np.testing.assert_array_equal(ours[name], expected, err_msg=name)
+        elif name == "cls_logits":  # a bias-free dot product of tanh values (|a| <= 1) that mostly cancels: its
+            # rounding is relative to sum |w_i a_i| <= sum |w_i|, not to the small result
+            bound = 1e-5 * float(np.abs(model.span_head.answer_dense_1.kernel.numpy()).sum())
+            assert float(np.abs(ours[name] - expected).max()) <= bound, name
+        else:  # log-probabilities of masked positions are -1e30 in both: compare the rest
+            real = expected > -1e29
+            assert (ours[name][~real] < -1e29).all()
+            assert_close(ours[name][real], expected[real], name)
+
+
+def test_squad_v2_beam_equals_the_keras_model(tmp_path):
+    model = scrambled(AlbertQuestionAnswerer(GROUPED, version_2_with_negative=True))
+    info = export_onnx(model, "squad", str(tmp_path / "export"))
+    assert info["fused_ops"]["Attention"] == 8
+    assert_squad_v2_beam(run(tmp_path / "export" / "model.onnx", inputs(GROUPED.vocab_size)), model,
+                         inputs(GROUPED.vocab_size))
 
 
 @pytest.mark.integration

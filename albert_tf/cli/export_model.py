@@ -11,11 +11,13 @@ r"""Export an ALBERT model: a SavedModel (TF Serving), ONNX (ONNX Runtime) or Li
   onnx         model.onnx: inputs input_ids, input_mask, segment_ids (int32
                [batch, length]; race [batch, choices, length]), outputs named as
                the Keras model's (sequence_output, pooled_output / logits /
-               start_logits, end_logits); ONNX Runtime's fused Attention,
+               start_logits, end_logits / SQuAD 2.0's beam and cls_logits);
+               ONNX Runtime's fused Attention,
                SkipLayerNormalization and FastGelu, every shared weight stored
                once. --quantize=int8: dynamic int8. Serving needs onnxruntime.
   litert       model.tflite: signature tokens (as onnx) and, for SentencePiece
                encoders and classifiers, text and text_pair (raw strings;
+               lower-cased by Unicode case folding: ß becomes ss;
                tensorflow-text's FastBertNormalize + FastSentencepieceTokenize
                inside). Runs in ai_edge_litert's InterpreterWithCustomOps with
                tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS.

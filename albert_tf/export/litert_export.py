@@ -31,7 +31,7 @@ import tempfile
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from albert_tf.errors import ConfigError
+from albert_tf.export.serving_module import squad_p_mask
 from albert_tf.export.text_packing import pair_lengths
 
 LITERT_FILE = "model.tflite"
@@ -41,6 +41,8 @@ _TOKENS_3D = [tf.TensorSpec([None, None, None], tf.int32, name) for name in ("in
 
 def _outputs(model, model_type, inputs):
     """The Keras model's outputs (the encoder: sequence and pooled) as a dict of tensors."""
+    if model_type == "squad" and model.version_2_with_negative:  # as the SavedModel: p_mask from the packing
+        inputs = dict(inputs, p_mask=squad_p_mask(inputs["input_mask"], inputs["segment_ids"]))
     outputs = model(inputs, training=False)
     if model_type == "encoder":
         outputs = {"sequence_output": outputs["sequence_output"], "pooled_output": outputs["pooled_output"]}
@@ -153,9 +155,6 @@ def _frozen_saved_model(functions, folder):
 
 def convert(model, model_type, spm_model_file=None, max_seq_length=512, quantize="none"):
     """(flatbuffer bytes, signature names) of the model type's serving functions."""
-    if model_type == "squad" and model.version_2_with_negative:
-        raise ConfigError("the SQuAD 2.0 head (beam of starts and ends) has no LiteRT export yet; export it as a "
-                          "SavedModel (--format=saved_model)")
     staging = tempfile.mkdtemp(prefix="albert_tf_litert_")
     try:
         names = _frozen_saved_model(_serving_functions(model, model_type, spm_model_file, max_seq_length), staging)

@@ -52,12 +52,14 @@ class GraphWriter:
             self.initializers[name] = numpy_helper.from_array(value, name)
         return name
 
-    def op(self, op_type, *inputs, output=None, **attributes):
+    def op(self, op_type, *inputs, output=None, outputs=1, **attributes):
+        """Adds a node; returns its output name (a list of `outputs` names when it has several)."""
         self._count += 1
-        output = output or f"{op_type.lower()}_{self._count}"
-        self.nodes.append(helper.make_node(op_type, list(inputs), [output], name=f"{op_type}_{self._count}",
+        names = [output or f"{op_type.lower()}_{self._count}"] if outputs == 1 else [
+            f"{op_type.lower()}_{self._count}_{i}" for i in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=f"{op_type}_{self._count}",
                                            **attributes))
-        return output
+        return names[0] if outputs == 1 else names
 
     def dense(self, x, kernel, bias, output=None):
         """x @ kernel + bias: a MatMul then an Add, the form the fusions expect."""
@@ -147,6 +149,65 @@ def _projection(g, x, head, output=None):
                 output=output)
 
 
+def _squad_v2_head(g, x, head, input_mask, segment_ids):
+    """ALBERT's SQuAD 2.0 head at inference (`layers/squad_v2_head.py`): the beam and the answerability logit.
+
+    p_mask as the SavedModel's (`serving_module.squad_p_mask`): the question, both [SEP]s and padding.
+    """
+    positions = g.op("Unsqueeze", g.op("Range", g.constant(0, np.int32), g.op(
+        "Squeeze", g.op("Gather", g.op("Cast", g.op("Shape", input_mask), to=TensorProto.INT32),
+                        g.constant([1], np.int64), axis=0), g.constant([0], np.int64)), g.constant(1, np.int32)),
+        g.constant([0], np.int64))  # [1, S]
+    last = g.op("Sub", g.op("ReduceSum", input_mask, g.constant([1], np.int64), keepdims=1), g.constant(1, np.int32))
+    question = g.op("And", g.op("Equal", segment_ids, g.constant(0, np.int32)),
+                    g.op("Greater", positions, g.constant(0, np.int32)))
+    impossible = g.op("Or", g.op("Or", question, g.op("Equal", input_mask, g.constant(0, np.int32))),
+                      g.op("Equal", positions, last))
+    p_mask = g.op("Cast", impossible, to=TensorProto.FLOAT)  # [B, S]
+    keep = g.op("Sub", g.constant(1.0), p_mask)
+
+    def masked(logits, keep, p_mask):  # logits * (1 - p) - 1e30 * p
+        return g.op("Sub", g.op("Mul", logits, keep), g.op("Mul", g.constant(1e30), p_mask))
+
+    def dense(y, layer, activation=None):
+        y = g.op("MatMul", y, g.weight(layer.kernel))
+        if layer.use_bias:
+            y = g.op("Add", y, g.weight(layer.bias))
+        return g.op("Tanh", y) if activation == "tanh" else y
+
+    squeeze_last = g.constant([-1], np.int64)
+    start_masked = masked(g.op("Squeeze", dense(x, head.start_dense), squeeze_last), keep, p_mask)
+    start_log_probs = g.op("LogSoftmax", start_masked, axis=-1)
+    k_start, k_end = head.start_n_top, head.end_n_top
+    start_top = g.op("TopK", start_log_probs, g.constant([k_start], np.int64), axis=-1, largest=1, sorted=1,
+                     outputs=2)
+    start_states = g.op("GatherND", x, g.op("Unsqueeze", start_top[1], squeeze_last), batch_dims=1)  # [B, k, H]
+    length = g.op("Gather", g.op("Shape", x), g.constant([1], np.int64), axis=0)
+    tiled_x = g.op("Expand", g.op("Unsqueeze", x, g.constant([1], np.int64)), g.constant([1, k_start, 1, 1], np.int64))
+    tiled_start = g.op("Expand", g.op("Unsqueeze", start_states, g.constant([2], np.int64)),
+                       g.op("Concat", g.constant([1, 1], np.int64), length, g.constant([1], np.int64), axis=0))
+    end_input = g.op("Concat", tiled_x, tiled_start, axis=-1)  # [B, k, S, 2H]
+    hidden = g.layer_norm(dense(end_input, head.end_dense_0, "tanh"), head.end_layer_norm)
+    p_mask_k, keep_k = (g.op("Unsqueeze", t, g.constant([1], np.int64)) for t in (p_mask, keep))
+    end_log_probs = g.op("LogSoftmax", masked(g.op("Squeeze", dense(hidden, head.end_dense_1), squeeze_last),
+                                              keep_k, p_mask_k), axis=-1)  # [B, k, S]
+    end_top = g.op("TopK", end_log_probs, g.constant([k_end], np.int64), axis=-1, largest=1, sorted=1, outputs=2)
+    flat = g.constant([0, k_start * k_end], np.int64)
+    start_probs = g.op("Softmax", start_masked, axis=-1)
+    start_feature = g.op("Squeeze", g.op("MatMul", g.op("Unsqueeze", start_probs, g.constant([1], np.int64)), x),
+                         g.constant([1], np.int64))  # sum_s p_s h_s
+    first = g.op("Gather", x, g.constant(0, np.int64), axis=1)
+    answer = dense(g.op("Concat", start_feature, first, axis=-1), head.answer_dense_0, "tanh")
+    return {
+        "start_top_log_probs": g.op("Identity", start_top[0], output="start_top_log_probs"),
+        "start_top_index": g.op("Cast", start_top[1], to=TensorProto.INT32, output="start_top_index"),
+        "end_top_log_probs": g.op("Reshape", end_top[0], flat, output="end_top_log_probs"),
+        "end_top_index": g.op("Cast", g.op("Reshape", end_top[1], flat), to=TensorProto.INT32,
+                              output="end_top_index"),
+        "cls_logits": g.op("Squeeze", dense(answer, head.answer_dense_1), squeeze_last, output="cls_logits"),
+    }
+
+
 def model_graph(model, model_type):
     """The ONNX model of a Keras model of `model_type` (encoder, classifier, squad, race)."""
     g = GraphWriter()
@@ -170,10 +231,13 @@ def model_graph(model, model_type):
     elif model_type == "classifier":
         outputs = {"logits": _projection(g, pooled, model.classifier, output="logits")}
         shapes = {"logits": ["batch", model.num_classes]}
+    elif model_type == "squad" and model.version_2_with_negative:
+        outputs = _squad_v2_head(g, sequence_output, model.span_head, names[1], names[2])
+        beam = model.span_head.start_n_top * model.span_head.end_n_top
+        shapes = {"start_top_log_probs": ["batch", model.span_head.start_n_top],
+                  "start_top_index": ["batch", model.span_head.start_n_top],
+                  "end_top_log_probs": ["batch", beam], "end_top_index": ["batch", beam], "cls_logits": ["batch"]}
     elif model_type == "squad":
-        if model.version_2_with_negative:
-            raise ConfigError("the SQuAD 2.0 head (beam of starts and ends) has no ONNX export yet; export it "
-                              "as a SavedModel (--format=saved_model)")
         logits = _projection(g, sequence_output, model.span_head)  # [B, S, 2]
         real = g.op("Unsqueeze", g.op("Cast", names[1], to=TensorProto.FLOAT), g.constant([-1], np.int64))
         # logits * mask - 1e30 * (1 - mask), as the Keras model: padding is never an answer
@@ -191,7 +255,8 @@ def model_graph(model, model_type):
         raise ConfigError(f"model_type={model_type!r}: expected encoder, classifier, squad or race")
     graph = helper.make_graph(
         g.nodes, f"albert_{model_type}", inputs,
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shapes[name]) for name in outputs],
+        [helper.make_tensor_value_info(name, TensorProto.INT32 if name.endswith("_index") else TensorProto.FLOAT,
+                                       shapes[name]) for name in outputs],
         initializer=list(g.initializers.values()))
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="albert-tf")
     proto.ir_version = 8  # readable by every onnxruntime since 1.14

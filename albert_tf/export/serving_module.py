@@ -123,7 +123,7 @@ class ClassifierServing(_ServingModule):
 
 def squad_p_mask(input_mask, segment_ids):
     """The original p_mask from packed inputs: question, both [SEP]s and padding can't be answers."""
-    positions = tf.range(tf.shape(input_mask)[1])[None, :]
+    positions = tf.expand_dims(tf.range(tf.shape(input_mask)[1]), 0)  # (LiteRT has no new-axis slicing)
     last = tf.reduce_sum(input_mask, 1, keepdims=True) - 1
     question = (segment_ids == 0) & (positions > 0)
     return tf.cast(question | (input_mask == 0) | (positions == last), tf.int32)

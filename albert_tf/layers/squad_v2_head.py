@@ -97,16 +97,17 @@ class SquadV2Head(keras.layers.Layer):
         outputs = {}
         if start_positions is not None:
             start_state = tf.gather(x, tf.reshape(start_positions, [-1]), batch_dims=1)  # [B, H]
-            start_states = tf.tile(start_state[:, None], [1, seq_length, 1])
+            start_states = tf.tile(tf.expand_dims(start_state, 1), [1, seq_length, 1])
             outputs["start_log_probs"] = start_log_probs
             outputs["end_log_probs"] = self._end_log_probs(tf.concat([x, start_states], -1), p_mask)
         else:
             k_start, k_end = self.start_n_top, self.end_n_top
             start_top_log_probs, start_top_index = tf.math.top_k(start_log_probs, k=k_start)
             start_states = tf.gather(x, start_top_index, batch_dims=1)  # [B, k, H]
-            end_input = tf.concat([tf.tile(x[:, None], [1, k_start, 1, 1]),
-                                   tf.tile(start_states[:, :, None], [1, 1, seq_length, 1])], -1)
-            end_log_probs = self._end_log_probs(end_input, p_mask[:, None])  # [B, k, S]
+            # expand_dims, not [:, None]: LiteRT has no new-axis slicing
+            end_input = tf.concat([tf.tile(tf.expand_dims(x, 1), [1, k_start, 1, 1]),
+                                   tf.tile(tf.expand_dims(start_states, 2), [1, 1, seq_length, 1])], -1)
+            end_log_probs = self._end_log_probs(end_input, tf.expand_dims(p_mask, 1))  # [B, k, S]
             end_top_log_probs, end_top_index = tf.math.top_k(end_log_probs, k=k_end)
             outputs["start_top_log_probs"] = start_top_log_probs
             outputs["start_top_index"] = start_top_index
@@ -114,7 +115,7 @@ class SquadV2Head(keras.layers.Layer):
             outputs["end_top_index"] = tf.reshape(end_top_index, [-1, k_start * k_end])
         # Answerability: no dependency on the end, one logit per example.
         start_probs = tf.nn.softmax(start_masked, -1)
-        start_feature = tf.einsum("bsh,bs->bh", x, start_probs)
+        start_feature = tf.linalg.matvec(x, start_probs, transpose_a=True)  # sum_s p_s h_s (LiteRT: no Einsum)
         answer = self.answer_dense_0(tf.concat([start_feature, x[:, 0]], -1))
         answer = self.answer_dropout(answer, training=training)
         outputs["cls_logits"] = tf.squeeze(self.answer_dense_1(answer), -1)
