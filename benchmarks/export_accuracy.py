@@ -32,13 +32,13 @@ def fine_tune(work_dir, steps):
 
     config_file = os.path.join(work_dir, "albert_config.json")
     AlbertConfig(vocab_size=30000, embedding_size=64, hidden_size=128, num_hidden_layers=4, num_attention_heads=2,
-                 intermediate_size=512, max_position_embeddings=128, hidden_dropout_prob=0.1,
-                 attention_probs_dropout_prob=0.1).to_json_file(config_file)
+                 intermediate_size=512, max_position_embeddings=128, hidden_dropout_prob=0.0,
+                 attention_probs_dropout_prob=0.0).to_json_file(config_file)  # the demo's sizes
     task = create_task("classifier", task_name="sst-2", data_dir=os.path.join(SHARED, "glue", "SST-2"),
                        spm_model_file=SPM, max_seq_length=SEQ)
     run_training(task, TrainingConfig.for_finetuning(
         albert_config_file=config_file, output_dir=os.path.join(work_dir, "run"), do_train=True, do_eval=True,
-        train_batch_size=32, learning_rate=1e-3, num_train_steps=steps, num_warmup_steps=steps // 10,
+        train_batch_size=32, learning_rate=1e-4, num_train_steps=steps, num_warmup_steps=100,  # learning_check.sh's
         save_checkpoints_steps=steps // 4, log_steps=100, export_saved_model=False))
     return task
 

@@ -110,23 +110,29 @@ def write_folder(tmp_path, source, change):
     return folder
 
 
+def refused_and_unchanged(reference, damaged, error, match):
+    """Loads the HF folder `damaged` into the model of the folder `reference`: `error` is raised and no
+    variable changes (loads are all or nothing). Returns the error's message."""
+    model, _, _ = load_hf_model(os.path.join(DATA, reference))
+    before = [v.numpy().copy() for v in model.weights]
+    with pytest.raises(error, match=match) as raised:
+        load_hf(model, damaged)
+    for variable, value in zip(model.weights, before):
+        np.testing.assert_array_equal(variable.numpy(), value)
+    return str(raised.value)
+
+
 def test_missing_unexpected_and_misshaped_tensors_are_listed_and_nothing_is_assigned(tmp_path):
     def damage(tensors):
         del tensors["albert.encoder.albert_layer_groups.1.albert_layers.0.ffn.bias"]
         tensors["classifier.weight"] = np.zeros((3, 16), np.float32)
         tensors["albert.pooler.bias"] = np.zeros((17,), np.float32)
     folder = write_folder(tmp_path, "pretraining", damage)
-    model, _, _ = load_hf_model(os.path.join(DATA, "pretraining"))
-    before = [v.numpy().copy() for v in model.weights]
-    with pytest.raises(CheckpointMismatchError) as raised:
-        load_hf(model, folder)
-    message = str(raised.value)
+    message = refused_and_unchanged("pretraining", folder, CheckpointMismatchError, "missing")
     assert "missing from the checkpoint (1):\n    albert.encoder.albert_layer_groups.1.albert_layers.0.ffn.bias" \
         in message
     assert "unexpected in the checkpoint (1):\n    classifier.weight [3, 16]" in message
     assert "albert.pooler.bias: checkpoint [17] vs model [16]" in message
-    for variable, value in zip(model.weights, before):
-        np.testing.assert_array_equal(variable.numpy(), value)
 
 
 def test_a_truncated_safetensors_file_is_refused_before_any_assignment(tmp_path):
@@ -134,12 +140,7 @@ def test_a_truncated_safetensors_file_is_refused_before_any_assignment(tmp_path)
     path = folder / "model.safetensors"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    model, _, _ = load_hf_model(os.path.join(DATA, "model"))
-    before = [v.numpy().copy() for v in model.weights]
-    with pytest.raises(Exception, match="model.safetensors"):
-        load_hf(model, folder)
-    for variable, value in zip(model.weights, before):
-        np.testing.assert_array_equal(variable.numpy(), value)
+    refused_and_unchanged("model", folder, Exception, "model.safetensors")
 
 
 def test_a_pytorch_pickle_without_torch_says_how_to_convert(tmp_path, monkeypatch):
@@ -194,12 +195,7 @@ def test_a_torn_tf_model_h5_is_refused_naming_the_file(tmp_path):
     data = open(os.path.join(DATA, "tf_h5_pretraining", "tf_model.h5"), "rb").read()
     (tmp_path / "tf_model.h5").write_bytes(data[: len(data) // 2])
     (tmp_path / "config.json").write_text(open(os.path.join(DATA, "tf_h5_pretraining", "config.json")).read())
-    model, _, _ = load_hf_model(os.path.join(DATA, "pretraining"))
-    before = [v.numpy().copy() for v in model.weights]
-    with pytest.raises(ValueError, match="Cannot read .*tf_model.h5"):
-        load_hf(model, tmp_path)
-    for variable, value in zip(model.weights, before):
-        np.testing.assert_array_equal(variable.numpy(), value)
+    refused_and_unchanged("pretraining", tmp_path, ValueError, "Cannot read .*tf_model.h5")
 
 
 @pytest.mark.parametrize("hf_act, ours", [("gelu_new", "gelu"), ("gelu_pytorch_tanh", "gelu"), ("gelu", "gelu_erf"),
