@@ -55,6 +55,7 @@ def parse_args():
                         help="dev sentences of the batch-32 pass (default: all 872)")
     parser.add_argument("--work_dir", default=None, help="folder of the exports; reused when it has them")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare_only", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -209,13 +210,21 @@ def worker(args):
 
 def main():
     args = parse_args()
+    if args.prepare_only:
+        prepare(args.work_dir)
+        return
     if args.worker:
         print("RESULT " + json.dumps(worker(args)))
         return
     work_dir = args.work_dir or tempfile.mkdtemp()
     os.makedirs(work_dir, exist_ok=True)
     if not os.path.exists(os.path.join(work_dir, "dev.json")):
-        prepare(work_dir)
+        # In a child: Linux keeps a process's peak RSS across exec, so workers started by a parent that had
+        # exported albert_base itself would all report the parent's peak.
+        import subprocess
+
+        subprocess.run([sys.executable, os.path.abspath(__file__), f"--work_dir={work_dir}", "--prepare_only"],
+                       check=True)
     command = [sys.executable, os.path.abspath(__file__), f"--work_dir={work_dir}", f"--sentences={args.sentences}"]
     if args.batched_sentences:
         command.append(f"--batched_sentences={args.batched_sentences}")
