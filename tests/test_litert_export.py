@@ -21,6 +21,8 @@ from albert_tf.tokenization import FullTokenizer
 from test_keras_hub_interop import scrambled
 from test_onnx_export import GROUPED, MODELS, SHARED, assert_squad_v2_beam, inputs, keras_outputs
 
+# Each conversion takes seconds (TensorFlow's converter): in the full suite, not the fast tier.
+pytestmark = pytest.mark.integration
 GERMAN_SPM = os.path.join("sentencepiece", "albert_de_privately", "30k-clean.model")
 
 

@@ -103,6 +103,7 @@ def test_graph_equals_the_keras_model_before_and_after_fusion(model_type, layout
         assert info["fused_ops"]["SkipLayerNormalization"] >= 16
 
 
+@pytest.mark.integration  # a 12-layer model through ORT's optimizer (and quantizer)
 def test_a_shared_block_is_stored_once_and_fused_in_every_layer(tmp_path):
     model = scrambled(AlbertClassifier(SHARED, num_classes=2))
     info = export_onnx(model, "classifier", str(tmp_path / "export"))
@@ -114,6 +115,7 @@ def test_a_shared_block_is_stored_once_and_fused_in_every_layer(tmp_path):
     assert json.loads((tmp_path / "export" / "export_info.json").read_text()) == info
 
 
+@pytest.mark.integration  # a 12-layer model through ORT's optimizer (and quantizer)
 def test_int8_quantises_each_shared_weight_once_and_keeps_the_labels(tmp_path):
     model = scrambled(AlbertClassifier(SHARED, num_classes=3))
     fp32 = export_onnx(model, "classifier", str(tmp_path / "fp32"))
