@@ -1,6 +1,8 @@
 """The settings of an export (no TensorFlow: the command line reads it before it starts)."""
 
 import dataclasses
+import json
+import os
 from typing import Optional
 
 from albert_tf.errors import ConfigError
@@ -50,3 +52,11 @@ class ExportConfig(VocabularyConfig):
         """The model type's own arguments of its serving module."""
         return {"squad": {"max_query_length": self.max_query_length},
                 "race": {"max_qa_length": self.max_qa_length}}.get(self.model_type, {})
+
+
+def write_export_info(folder, info):
+    """`export_info.json` of an ONNX or LiteRT export folder: the description `export_onnx` / `export_litert`
+    return (inputs or signatures, outputs, file and parameter bytes)."""
+    with open(os.path.join(folder, "export_info.json"), "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")

@@ -31,6 +31,7 @@ import tempfile
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from albert_tf.export.export_config import write_export_info
 from albert_tf.export.serving_module import squad_p_mask
 from albert_tf.export.text_packing import pair_lengths
 
@@ -169,7 +170,7 @@ def convert(model, model_type, spm_model_file=None, max_seq_length=512, quantize
 
 
 def export_litert(model, model_type, folder, spm_model_file=None, max_seq_length=512, quantize="none", assets=()):
-    """Writes `folder/model.tflite` (and `assets` beside it); returns a dict describing it."""
+    """Writes `folder/model.tflite`, `assets` and `export_info.json` beside it; returns the dict describing it."""
     data, names = convert(model, model_type, spm_model_file, max_seq_length, quantize)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, LITERT_FILE), "wb") as f:
@@ -177,5 +178,7 @@ def export_litert(model, model_type, folder, spm_model_file=None, max_seq_length
     for asset in assets:
         shutil.copy(asset, os.path.join(folder, os.path.basename(asset)))
     exported = getattr(model, "encoder", model) if model_type == "encoder" else model
-    return {"format": "litert", "model_type": model_type, "quantize": quantize, "file": LITERT_FILE,
+    info = {"format": "litert", "model_type": model_type, "quantize": quantize, "file": LITERT_FILE,
             "signatures": names, "file_bytes": len(data), "float32_parameter_bytes": 4 * exported.count_params()}
+    write_export_info(folder, info)
+    return info

@@ -10,9 +10,6 @@ complete. ONNX and LiteRT folders also hold `albert_config.json`, the
 tokenizer file and `export_info.json` (inputs, outputs, sizes).
 """
 
-import json
-import os
-
 from albert_tf.errors import ConfigError
 from albert_tf.export.export_config import ExportConfig  # noqa: F401  (the argument of export_model)
 from albert_tf.export.savedmodel_export import load_model, serving_module
@@ -43,13 +40,14 @@ def export_model(config):
         names = export_saved_model(serving_module(config, model), config.export_dir)
         return f"SavedModel (signatures: {', '.join(names)})", {"signatures": list(names)}
     assets = [config.albert_config_file, config.spm_model_file or config.vocab_file]
+    precision = "int8" if config.quantize == "int8" else "float32"
     if config.format == "onnx":
         from albert_tf.export.onnx_export import export_onnx
 
         with atomic_path(config.export_dir) as staged:
             info = export_onnx(model, config.model_type, staged, quantize=config.quantize, assets=assets)
         fused = ", ".join(f"{op} x{count}" for op, count in info["fused_ops"].items())
-        return (f"ONNX {config.quantize if config.quantize != 'none' else 'float32'} model.onnx "
+        return (f"ONNX {precision} model.onnx "
                 f"({info['file_bytes'] / 2**20:.1f} MiB; outputs {', '.join(info['outputs'])}; fused: {fused})"), info
     if config.format == "litert":
         from albert_tf.export.litert_export import export_litert
@@ -57,9 +55,6 @@ def export_model(config):
         with atomic_path(config.export_dir) as staged:
             info = export_litert(model, config.model_type, staged, spm_model_file=config.spm_model_file,
                                  max_seq_length=config.max_seq_length, quantize=config.quantize, assets=assets)
-            with open(os.path.join(staged, "export_info.json"), "w", encoding="utf-8") as f:
-                json.dump(info, f, indent=2)
-                f.write("\n")
-        return (f"LiteRT {config.quantize if config.quantize != 'none' else 'float32'} model.tflite "
+        return (f"LiteRT {precision} model.tflite "
                 f"({info['file_bytes'] / 2**20:.1f} MiB; signatures {', '.join(info['signatures'])})"), info
     raise ConfigError(f"format={config.format!r}: expected saved_model, onnx or litert")

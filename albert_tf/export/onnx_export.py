@@ -15,12 +15,12 @@ Steps, each checked:
 
 import collections
 import hashlib
-import json
 import os
 import shutil
 
 import onnx
 
+from albert_tf.export.export_config import write_export_info
 from albert_tf.export.onnx_graph import model_graph
 
 ONNX_FILE = "model.onnx"
@@ -110,7 +110,5 @@ def export_onnx(model, model_type, folder, quantize="none", assets=()):
         "file_bytes": os.path.getsize(path), "float32_parameter_bytes": 4 * exported.count_params(),
         "opset": max(o.version for o in written.opset_import if o.domain in ("", "ai.onnx")),
     }
-    with open(os.path.join(folder, "export_info.json"), "w", encoding="utf-8") as f:
-        json.dump(info, f, indent=2)
-        f.write("\n")
+    write_export_info(folder, info)
     return info
