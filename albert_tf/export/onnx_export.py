@@ -24,7 +24,7 @@ from albert_tf.export.export_config import write_export_info
 from albert_tf.export.onnx_graph import model_graph
 
 ONNX_FILE = "model.onnx"
-FUSED_OPS = ("Attention", "SkipLayerNormalization", "FastGelu", "Gelu", "BiasGelu")
+FUSED_OPS = ("Attention", "QAttention", "SkipLayerNormalization", "FastGelu", "Gelu", "BiasGelu")  # QAttention: int8
 
 
 def merge_duplicate_initializers(proto):
