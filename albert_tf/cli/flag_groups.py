@@ -53,6 +53,9 @@ def define_training_flags(defaults):
     flags.DEFINE_float("adam_epsilon", defaults.adam_epsilon, "Epsilon of LAMB/AdamW.")
     flags.DEFINE_bool("bias_correction", defaults.bias_correction, "Adam bias correction (off in the original).")
     flags.DEFINE_float("clip_norm", defaults.clip_norm, "Global-norm gradient clipping.")
+    flags.DEFINE_float("divergence_factor", defaults.divergence_factor,
+                       "Warn (naming the step) when a step's training loss exceeds this multiple of its running "
+                       "mean, the first sign of a run diverging; 0 turns the warning off.")
     flags.DEFINE_integer("seed", defaults.seed, "Seed of initialisation, dropout, shuffling and dynamic masks.")
     flags.DEFINE_bool("deterministic", defaults.deterministic, "Deterministic TensorFlow ops (bit-exact "
                       "reruns, slower).")

@@ -43,6 +43,9 @@ flags.DEFINE_integer("eval_documents", 3, "With --corpus_file: last documents he
 flags.DEFINE_integer("dupe_factor", 5, "With --corpus_file: create_pretraining_data's dupe_factor.")
 flag_groups.define_training_flags(DEFAULTS)
 flags.DEFINE_integer("max_eval_steps", DEFAULTS.max_eval_steps, "Evaluation batches.")
+flags.DEFINE_bool("eval_during_training", DEFAULTS.eval_during_training,
+                  "With --do_eval: also evaluate at every checkpoint (held-out MLM/SOP curves in "
+                  "OUTPUT_DIR/eval for TensorBoard).")
 flag_groups.define_distribution_flags()
 flag_groups.define_output_flags(
     DEFAULTS, "Also export the encoder to OUTPUT_DIR/saved_model with the TF-Hub signatures (tokens, sop, mlm, "

@@ -54,6 +54,7 @@ class TrainingConfig:
     adam_epsilon: float = 1e-6
     bias_correction: bool = False
     clip_norm: float = 1.0
+    divergence_factor: float = 2.0  # warn when a step's loss exceeds this x its running mean (0: off)
     seed: int = 12345
     deterministic: bool = False
     # Distribution and precision.
@@ -110,6 +111,8 @@ class TrainingConfig:
         expect(not self.learning_rate < 0, "learning_rate", "a rate >= 0")
         expect(self.clip_norm > 0 and math.isfinite(self.clip_norm), "clip_norm", "a finite norm > 0")
         expect(self.adam_epsilon > 0, "adam_epsilon", "> 0")
+        expect(self.divergence_factor == 0 or self.divergence_factor > 1, "divergence_factor",
+               "0 (off) or a multiple > 1 of the running mean loss")
         expect(self.weight_decay_rate >= 0, "weight_decay_rate", ">= 0")
         expect(self.distribution_strategy in STRATEGIES, "distribution_strategy", f"one of {STRATEGIES}")
         expect(self.distribution_strategy != "tpu" or bool(self.tpu), "tpu",

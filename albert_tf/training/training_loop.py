@@ -29,7 +29,8 @@ What one run does, top to bottom:
    OUTPUT_DIR/export/model.ckpt-best (original layout) and
    OUTPUT_DIR/best_eval.json. Inf/NaN stops the run with the step number
    (under fp16 the step is skipped and the loss scale halves); nothing
-   non-finite is saved.
+   non-finite is saved. A finite loss that jumps above `divergence_factor`
+   x its running mean is warned about, naming the step (DivergenceWatch).
 6. Evaluate (`do_eval`) the best, else the last, weights:
    OUTPUT_DIR/eval_results.txt, and TensorBoard. Warn when the run learned
    nothing (loss not falling, one class predicted, no answers).
@@ -54,6 +55,7 @@ from albert_tf.export.serving_module import export_saved_model
 from albert_tf.optimization import create_optimizer
 from albert_tf.outputs.atomic_files import atomic_open, atomic_path, remove_leftovers
 from albert_tf.outputs.run_lock import RunLock
+from albert_tf.training.divergence_watch import DivergenceWatch
 from albert_tf.training.checkpoint_recovery import (CHECKPOINT_NAME, remove_interrupted_saves, restore_newest_valid,
                                                     set_run_state_aside)
 from albert_tf.training.progress import Progress, format_seconds
@@ -269,6 +271,7 @@ class TrainingLoop:
         evaluate_at_checkpoints = config.do_eval and config.eval_during_training and self.task.eval_splits
         fp16 = config.mixed_precision == "fp16"
         window, window_steps, losses = None, 0, []
+        watch = DivergenceWatch(config.divergence_factor)
         window_start = run_start = time.perf_counter()
         for step in range(start_step + 1, total + 1):
             sums, finite = self.trainer.train_step(iterator)
@@ -277,6 +280,12 @@ class TrainingLoop:
                     f"step {step}: the loss or gradients are Inf/NaN; the update was skipped. The last checkpoint "
                     f"is {self.manager.latest_checkpoint or 'none'}. Lower --learning_rate, check the data, or "
                     "resume from the last checkpoint.")
+            if config.divergence_factor:
+                spike = watch.update(step, float(self.trainer.objective.metrics(sums)["loss"]))
+                if spike:
+                    progress.write(logging.warning, "%s; the last checkpoint is %s. If it keeps rising, resume from "
+                                   "that checkpoint with a lower --learning_rate or a longer --num_warmup_steps",
+                                   spike, self.manager.latest_checkpoint or "none")
             window = sums if window is None else {k: window[k] + sums[k] for k in window}
             window_steps += 1
             progress.update()
