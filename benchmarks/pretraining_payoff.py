@@ -320,11 +320,23 @@ def mean_std(values):
 
 
 def report(rows, held_out, curve, minutes, work):
-    lines = ["| task | labels | start | dev metric | mean ± std over seeds | seeds |", "|---|---|---|---|---|---|"]
+    """The table: every row's mean ± std over seeds and its difference from the random start of the same runs
+    (paired by seed when both have a value per seed)."""
+    lines = ["| task | labels | start | dev metric | mean ± std over seeds | minus from-scratch | per seed |",
+             "|---|---|---|---|---|---|---|"]
+    scratch = {(r["task"], r["labels"]): r["values"] for r in rows if r["start"] == "scratch"}
     for row in rows:
         mean, std = mean_std(row["values"])
+        reference = scratch.get((row["task"], row["labels"]))
+        if row["start"] == "scratch" or reference is None:
+            difference = "-"
+        elif len(reference) == len(row["values"]):
+            d_mean, d_std = mean_std(np.subtract(row["values"], reference))
+            difference = f"{d_mean:+.4f} ± {d_std:.4f}"
+        else:
+            difference = f"{mean - float(np.mean(reference)):+.4f}"
         lines.append(f"| {row['task']} | {row['labels']} | {row['start']} | {row['metric']} | "
-                     f"{mean:.4f} ± {std:.4f} | {', '.join(f'{v:.4f}' for v in row['values'])} |")
+                     f"{mean:.4f} ± {std:.4f} | {difference} | {', '.join(f'{v:.4f}' for v in row['values'])} |")
     text = "\n".join(lines)
     summary = {"rows": rows, "held_out": held_out, "pretraining_minutes": minutes,
                "curve": [{"step": s, "minutes": t / 60, **m} for s, t, m in curve]}
