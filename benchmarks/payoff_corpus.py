@@ -42,6 +42,8 @@ import json
 import os
 import re
 
+from albert_tf.outputs.atomic_files import atomic_open
+
 SST_SENTENCES_PER_DOCUMENT = 8
 HELD_OUT_ARTICLES = 6
 _HEADING = re.compile(r"^ = [^=].* = $")
@@ -132,12 +134,11 @@ def group(sentences, size=SST_SENTENCES_PER_DOCUMENT):
 def write_documents(path, documents):
     """create_pretraining_data's text format; returns (documents, sentences, words) written."""
     sentences = words = 0
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
+    with atomic_open(path, "w", encoding="utf-8") as f:
         for document in documents:
             f.write("\n".join(document) + "\n\n")
             sentences += len(document)
             words += sum(len(s.split()) for s in document)
-    os.replace(path + ".tmp", path)
     return len(documents), sentences, words
 
 

@@ -45,6 +45,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import payoff_corpus  # noqa: E402  (beside this script)
+from albert_tf.outputs.atomic_files import atomic_open  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
 absl_logging.set_verbosity(absl_logging.INFO)
@@ -98,7 +99,7 @@ def prepare_corpus(work):
         instances[name] = summary.instances.counts["instances"]
     record = {"text": {k: dict(zip(("documents", "sentences", "words"), v)) for k, v in counts.items()},
               "instances": instances, "spm_model_file": spm}
-    with open(done, "w") as f:
+    with atomic_open(done, "w") as f:  # written last: the stage is done
         json.dump(record, f, indent=2)
     log(f"corpus: {json.dumps(record)}")
     return record
@@ -202,8 +203,8 @@ def plot_curve(curve, path):
     left.grid(alpha=0.3)
     left.legend(loc="center right")
     figure.tight_layout()
-    figure.savefig(path + ".tmp.png", dpi=120)
-    os.replace(path + ".tmp.png", path)
+    with atomic_open(path, "wb") as f:
+        figure.savefig(f, format="png", dpi=120)
     plt.close(figure)
 
 
@@ -293,8 +294,7 @@ def tfidf_baseline(task_name, data_dir, dev_dir):
     vectorizer = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
                             TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))
     if task_name == "sst-2":
-        train_f, dev_f = vectorizer.fit_transform(train_x), None
-        dev_f = vectorizer.transform(dev_x)
+        train_f, dev_f = vectorizer.fit_transform(train_x), vectorizer.transform(dev_x)
         scores = {c: accuracy(dev_y, LogisticRegression(C=c, max_iter=2000).fit(train_f, train_y).predict(dev_f))
                   for c in (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)}
         return max(scores.values()), {"metric": "accuracy", "C": max(scores, key=scores.get)}
@@ -340,12 +340,10 @@ def report(rows, held_out, curve, minutes, work):
     text = "\n".join(lines)
     summary = {"rows": rows, "held_out": held_out, "pretraining_minutes": minutes,
                "curve": [{"step": s, "minutes": t / 60, **m} for s, t, m in curve]}
-    with open(os.path.join(work, "payoff.json.tmp"), "w") as f:
+    with atomic_open(os.path.join(work, "payoff.json"), "w") as f:
         json.dump(summary, f, indent=2)
-    os.replace(os.path.join(work, "payoff.json.tmp"), os.path.join(work, "payoff.json"))
-    with open(os.path.join(work, "payoff.md.tmp"), "w") as f:
+    with atomic_open(os.path.join(work, "payoff.md"), "w") as f:
         f.write(text + "\n")
-    os.replace(os.path.join(work, "payoff.md.tmp"), os.path.join(work, "payoff.md"))
     print("\n" + text)
     for name, scores in held_out.items():
         print(f"held-out {name}: masked_lm_accuracy {scores['masked_lm_accuracy']:.4f}  "

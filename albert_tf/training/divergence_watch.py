@@ -40,8 +40,8 @@ class DivergenceWatch:
         """Folds in one step's loss; returns a warning message at the first step of a spike, else None."""
         if not self.factor or not math.isfinite(loss):
             return None
-        threshold = None if self.mean is None else max(self.factor * self.mean, self.mean + self.margin)
-        if self.steps >= self.min_steps and loss > threshold:
+        if (self.mean is not None and self.steps >= self.min_steps
+                and loss > max(self.factor * self.mean, self.mean + self.margin)):
             first = not self.in_spike
             self.in_spike = True
             if first:
