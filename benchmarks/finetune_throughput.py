@@ -96,7 +96,7 @@ def worker_ours(args, length_aware):
                 "example_index": list(range(POOL))}
     model = AlbertClassifier(AlbertConfig.from_preset("base_v2"), num_classes=2)
     optimizer = create_optimizer("adamw", learning_rate=1e-5, num_train_steps=1000, num_warmup_steps=0,
-                                 gate_updates=True)
+                                 gate_updates=True, aggregate_gradients=False)
     trainer = Trainer(model, ClassificationObjective(), optimizer)
     iterator = iter(finetuning_dataset(features, BATCH, True, SEQ, length_aware=length_aware))
     return serve_steps(lambda: float(trainer.train_step(iterator)[0]["loss_sum"]), args.warmup)

@@ -81,7 +81,7 @@ def worker_ours(args):
     set_policy(args.precision)
     model = AlbertPretrainer(AlbertConfig.from_preset("base_v1"))
     optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
-                                 gate_updates=True)
+                                 gate_updates=True, aggregate_gradients=False)
     trainer = Trainer(model, PretrainingObjective(), optimizer)
     iterator = iter(tf.data.Dataset.from_tensors(synthetic_batch()).repeat())
     return serve_steps(lambda: trainer.train_step(iterator)[0]["mlm_loss_sum"].numpy(), args.warmup)

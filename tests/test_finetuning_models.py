@@ -99,7 +99,7 @@ def test_multiple_choice_batches_and_prediction_order():
     strategy = tf.distribute.get_strategy()
     model = AlbertMultipleChoice(config, 4)
     optimizer = create_optimizer("adamw", learning_rate=1e-3, num_train_steps=10, num_warmup_steps=0,
-                                 gate_updates=True)
+                                 gate_updates=True, aggregate_gradients=False)
     trainer = Trainer(model, ClassificationObjective(), optimizer, strategy)
     dataset = finetuning_dataset(features, 3, False, max_seq_length=32, num_choices=4)
     assert next(iter(dataset))["input_ids"].shape[:2] == (3, 4)

@@ -44,6 +44,12 @@ def test_mirrored_two_replicas_match_one_device():
     assert values["weights"] <= values["weight_bound"] < 1e-2
     assert values["moments"] <= values["moment_bound"]
     assert values["loss"] <= values["loss_bound"]
+    # One gradient reduction per step (plus one of the normalizers), none inside the optimizer, whether
+    # or not gradients are accumulated or the loss is scaled; before aggregate_gradients=False Keras
+    # summed the already summed gradients again in apply() (3 reductions, 1 in the optimizer).
+    for setup in ("plain", "accumulation", "fp16"):
+        assert values[f"{setup}_reductions"] == 2, (setup, values)
+        assert values[f"{setup}_optimizer_reductions"] == 0, (setup, values)
 
 
 def test_non_finite_step_is_skipped_and_counted():

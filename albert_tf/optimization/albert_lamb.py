@@ -8,6 +8,8 @@ from keras import ops
 # Variables the original excludes from weight decay and from LAMB's layer
 # adaptation (google-research/albert lamb_optimizer.py / optimization.py).
 DEFAULT_EXCLUDE = ("LayerNorm", "layer_norm", "bias")
+# The method of Keras' TensorFlow optimizer that sums gradients over replicas in `apply`.
+_KERAS_REDUCTION = "_all_reduce_sum_gradients"
 
 
 class AlbertLamb(keras.optimizers.Lamb):
@@ -40,6 +42,13 @@ class AlbertLamb(keras.optimizers.Lamb):
     a conditional around `apply` (which tf.distribute does not allow in a
     replica context).
 
+    One gradient reduction: under a tf.distribute strategy, Keras sums the
+    gradients over replicas inside `apply`. `Trainer` sums them itself, before
+    it checks and clips them, and creates this optimizer with
+    `aggregate_gradients=False`, so that `apply` takes them as they are and
+    each step reduces its gradients once (Keras 2 had this as `apply_gradients(...,
+    experimental_aggregate_gradients=False)`; Keras 3 has no public switch).
+
     Args:
         learning_rate: float or `LearningRateSchedule`.
         weight_decay_rate: the original's weight_decay_rate (0.01 for pretraining).
@@ -51,6 +60,8 @@ class AlbertLamb(keras.optimizers.Lamb):
         bias_correction: divide m and v by (1-β^t) (off in the original).
         variable_names: optional {variable.path: name used for matching}.
         gate_updates: create `apply_gate` (see above).
+        aggregate_gradients: False when the gradients given to `apply` are
+            already summed over replicas (see above).
 
     Example:
     >>> optimizer = AlbertLamb(learning_rate=0.00176, weight_decay_rate=0.01)
@@ -59,7 +70,8 @@ class AlbertLamb(keras.optimizers.Lamb):
     def __init__(self, learning_rate=0.001, weight_decay_rate=0.0, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-6, exclude_from_weight_decay=DEFAULT_EXCLUDE,
                  exclude_from_layer_adaptation=None, layer_adaptation=True, bias_correction=False,
-                 variable_names=None, gate_updates=False, name="albert_lamb", **kwargs):
+                 variable_names=None, gate_updates=False, aggregate_gradients=True, name="albert_lamb",
+                 **kwargs):
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
                          name=name, **kwargs)
         self.weight_decay_rate = weight_decay_rate
@@ -71,7 +83,14 @@ class AlbertLamb(keras.optimizers.Lamb):
         self.bias_correction = bias_correction
         self.variable_names = dict(variable_names or {})
         self.gate_updates = gate_updates
+        self.aggregate_gradients = aggregate_gradients
         self.apply_gate = None
+        if not aggregate_gradients and not hasattr(keras.optimizers.Optimizer, _KERAS_REDUCTION):
+            raise RuntimeError(
+                f"aggregate_gradients=False needs keras.optimizers.Optimizer.{_KERAS_REDUCTION} (Keras 3 on "
+                f"TensorFlow), which keras {keras.__version__} with backend {keras.backend.backend()!r} lacks: "
+                "without it the gradients would be summed over replicas twice; install keras 3.15 with "
+                "KERAS_BACKEND=tensorflow")
 
     def build(self, var_list):
         if self.built:
@@ -135,6 +154,13 @@ class AlbertLamb(keras.optimizers.Lamb):
         self.assign(v, new_v)
         self.assign(variable, new_variable)
 
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        # The cross-replica sum in Keras' TensorFlow optimizer (keras/src/backend/tensorflow/optimizer.py,
+        # _backend_update_step): skipped when the caller has summed already.
+        if self.aggregate_gradients:
+            return super()._all_reduce_sum_gradients(grads_and_vars)
+        return list(grads_and_vars)
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -145,5 +171,6 @@ class AlbertLamb(keras.optimizers.Lamb):
             bias_correction=self.bias_correction,
             variable_names=self.variable_names,
             gate_updates=self.gate_updates,
+            aggregate_gradients=self.aggregate_gradients,
         )
         return config

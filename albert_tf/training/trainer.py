@@ -37,7 +37,9 @@ class Trainer:
        of one global batch.
     2. Gradients are summed over replicas, unscaled (fp16), checked for
        Inf/NaN and clipped to global norm `clip_norm` (1.0 in the original).
-    3. The optimizer (`AlbertLamb` with `gate_updates=True`) applies them;
+    3. The optimizer (`AlbertLamb` with `gate_updates=True` and
+       `aggregate_gradients=False`: the sum of step 2 is the only gradient
+       reduction of the step) applies them;
        a non-finite step is skipped (its gate is 0) and counted. Under fp16 the
        dynamic loss scale then halves; it doubles after
        `loss_scale_growth_interval` finite steps.
@@ -45,7 +47,8 @@ class Trainer:
     Args:
         model: a Keras model built under `strategy.scope()`.
         objective: see above.
-        optimizer: an `AlbertLamb` created with `gate_updates=True`.
+        optimizer: an `AlbertLamb` created with `gate_updates=True,
+            aggregate_gradients=False`.
         strategy: a `tf.distribute.Strategy` (default: the current one).
         gradient_accumulation_steps: micro-batches per optimizer step.
         mixed_precision: "off", "bf16" or "fp16" (fp16 scales the loss).
@@ -63,8 +66,9 @@ class Trainer:
             raise ValueError(f"mixed_precision={mixed_precision!r}: expected one of {MIXED_PRECISION}")
         if gradient_accumulation_steps < 1:
             raise ValueError(f"gradient_accumulation_steps={gradient_accumulation_steps} must be >= 1")
-        if not getattr(optimizer, "gate_updates", False):
-            raise ValueError("Trainer needs an AlbertLamb created with gate_updates=True")
+        if not getattr(optimizer, "gate_updates", False) or getattr(optimizer, "aggregate_gradients", True):
+            raise ValueError("Trainer needs an AlbertLamb created with gate_updates=True, "
+                             "aggregate_gradients=False (it sums and clips the gradients itself)")
         self.model = model
         self.objective = objective
         self.optimizer = optimizer
@@ -201,10 +205,9 @@ class Trainer:
         gradients = [tf.where(finite, g, tf.zeros_like(g)) for g in gradients]
         gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm)
         self.optimizer.apply_gate.assign(tf.cast(finite, tf.float32))
-        # Every replica now holds the same global gradient; Keras sums
-        # gradients over replicas again inside apply(), hence the division.
-        replicas = float(context.num_replicas_in_sync)
-        self.optimizer.apply([g / replicas for g in gradients], trained)
+        # Every replica now holds the same global gradient and applies it to
+        # its copy of the variables (no second sum: aggregate_gradients=False).
+        self.optimizer.apply(gradients, trained)
         self._update_loss_scale(finite)
         self.step.assign_add(1)
         return sums, finite

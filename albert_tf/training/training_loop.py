@@ -125,7 +125,7 @@ class TrainingLoop:
                 config.optimizer, learning_rate=config.learning_rate, num_train_steps=config.num_train_steps,
                 num_warmup_steps=config.num_warmup_steps, poly_power=config.poly_power,
                 weight_decay_rate=config.weight_decay_rate, epsilon=config.adam_epsilon,
-                bias_correction=config.bias_correction, gate_updates=True)
+                bias_correction=config.bias_correction, gate_updates=True, aggregate_gradients=False)
         self.trainer = Trainer(self.model, task.objective, optimizer, self.strategy,
                                config.gradient_accumulation_steps, config.mixed_precision, config.clip_norm)
         self.checkpoint_items = self.trainer.checkpoint_items()
