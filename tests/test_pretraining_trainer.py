@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from albert_tf import AlbertPretrainer
+from albert_tf.training.pretraining_objective import PretrainingObjective
 from trainer_helpers import (EQUIVALENCE_EPSILON, FLOAT32_UNIT_ROUNDOFF, SEQ, make_trainer, max_moment_difference,
-                             max_relative_difference, synthetic_batches, train, train_with_bounds)
+                             max_relative_difference, synthetic_batches, tiny_config, train, train_with_bounds)
 import processes
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -29,6 +31,30 @@ def test_gradient_accumulation_equals_one_large_batch():
     assert max_relative_difference(large.model.get_weights(), accumulated.model.get_weights()) <= weight_bound
     assert max_moment_difference(large, accumulated, scales) <= steps * batch_size * SEQ * FLOAT32_UNIT_ROUNDOFF
     assert weight_bound < 1e-2  # the bound itself is tight enough to mean something
+
+
+def test_jit_compile_matches_the_graph_step():
+    features = synthetic_batches(48, seed=5)
+    graph = make_trainer(accumulation=2, epsilon=EQUIVALENCE_EPSILON)
+    initial = graph.model.get_weights()
+    xla = make_trainer(accumulation=2, weights=initial, epsilon=EQUIVALENCE_EPSILON, jit_compile=True)
+    steps, batch_size = 3, 16
+    results, weight_bound, scales = train_with_bounds(graph, features, batch_size, steps, batch_size * SEQ)
+    xla_results = train(xla, features, batch_size, steps)
+    assert max_relative_difference(initial, graph.model.get_weights()) > 1e-3  # it did train
+    # XLA fuses and reorders the same float32 sums (and has its own exp/tanh, a few ulps each, far
+    # smaller than the n * 2^-24 reordering bound of trainer_helpers.train_with_bounds).
+    assert max_relative_difference(graph.model.get_weights(), xla.model.get_weights()) <= weight_bound < 1e-2
+    assert max_moment_difference(graph, xla, scales) <= steps * batch_size * SEQ * FLOAT32_UNIT_ROUNDOFF
+    for (sums, _), (xla_sums, _) in zip(results, xla_results):
+        loss, xla_loss = float(sums["mlm_loss_sum"]), float(xla_sums["mlm_loss_sum"])
+        assert abs(loss - xla_loss) <= batch_size * SEQ * FLOAT32_UNIT_ROUNDOFF * abs(loss)
+    # Evaluation through the compiled step: the same sums (one batch of 16 x SEQ tokens).
+    dataset = tf.data.Dataset.from_tensor_slices(features).batch(batch_size)
+    xla.model.set_weights(graph.model.get_weights())
+    ours, compiled = graph.evaluate(dataset), xla.evaluate(dataset)
+    for name in ours:
+        assert abs(ours[name] - compiled[name]) <= batch_size * SEQ * FLOAT32_UNIT_ROUNDOFF * max(abs(ours[name]), 1)
 
 
 @pytest.mark.integration  # a subprocess with two logical CPUs
@@ -90,3 +116,47 @@ def test_bf16_trains():
     losses = [float(s["mlm_loss_sum"] / s["mlm_weight_sum"]) for s, _ in results]
     assert np.isfinite(losses).all()
     assert all(v.dtype == tf.float32 for v in trainer.model.trainable_variables)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_recomputed_blocks_give_the_same_gradients(dropout):
+    """With dropout the recomputed masks must be the forward pass's: a re-drawn mask moves gradients by ~100%."""
+    from albert_tf.training.trainer import transformer_blocks
+
+    config = tiny_config()
+    config.hidden_dropout_prob = config.attention_probs_dropout_prob = dropout
+    features = synthetic_batches(16, seed=6)
+    batch = {k: tf.constant(v) for k, v in features.items()}
+    objective = PretrainingObjective()
+    model = AlbertPretrainer(config)
+    model({k: batch[k] for k in objective.model_inputs})
+    blocks = transformer_blocks(model)
+    assert len(blocks) == 1  # the shared block, once
+    states = [v.numpy() for v in model.non_trainable_variables]
+    assert len(states) >= (4 if dropout else 0)  # embedding + the block's three dropout layers
+
+    def gradients(recompute):
+        for block in blocks:
+            block.recompute = recompute
+        for variable, state in zip(model.non_trainable_variables, states):  # the dropout seed generators
+            variable.assign(state)
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                outputs = model({k: batch[k] for k in objective.model_inputs}, training=True)
+                loss = objective.loss(objective.sums(outputs, batch), objective.normalizers(batch))
+            return loss, tape.gradient(loss, model.trainable_variables)
+        return step()
+
+    loss, plain = gradients(False)
+    recomputed_loss, recomputed = gradients(True)
+    # The same ops on the same values: the forward pass is repeated exactly, and the backward pass
+    # differs only in where oneDNN's threaded sums split (float32 reordering over the 16 x SEQ
+    # tokens a weight gradient sums: n * 2^-24 relative to the largest gradient element).
+    assert abs(float(loss) - float(recomputed_loss)) <= FLOAT32_UNIT_ROUNDOFF * 16 * abs(float(loss))
+    bound = 16 * SEQ * FLOAT32_UNIT_ROUNDOFF
+    for a, b in zip(plain, recomputed):
+        a, b = tf.convert_to_tensor(a).numpy(), tf.convert_to_tensor(b).numpy()
+        assert np.max(np.abs(a - b)) <= bound * max(np.max(np.abs(a)), 1e-30)
+

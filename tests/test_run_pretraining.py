@@ -186,3 +186,14 @@ def test_demo_main_command_learns(tmp_path):
         assert noise not in result.stderr, noise
     metrics = dict(line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines())
     assert float(metrics["masked_lm_accuracy"]) > 0.15
+
+
+@pytest.mark.integration
+def test_demo_flags_with_xla_and_recomputation(tmp_path):
+    """--jit_compile and --recompute_blocks through the command line (their numerics: test_pretraining_trainer)."""
+    out = tmp_path / "demo"
+    result = run([sys.executable, RUNNER, "--flagfile=" + os.path.join(REPO, "flags/demo.flags"),
+                  f"--output_dir={out}", "--num_train_steps=4", "--log_steps=2", "--max_eval_steps=2",
+                  "--jit_compile", "--recompute_blocks", "--export_saved_model=false"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "masked_lm_accuracy" in (out / "eval_results.txt").read_text()

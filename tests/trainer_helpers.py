@@ -39,7 +39,8 @@ def synthetic_batches(num_examples, seed=0):
             "next_sentence_labels": rng.integers(0, 2, num_examples).astype(np.int32)}
 
 
-def make_trainer(strategy=None, accumulation=1, mixed_precision="off", weights=None, **optimizer_args):
+def make_trainer(strategy=None, accumulation=1, mixed_precision="off", weights=None, jit_compile=False,
+                 **optimizer_args):
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = AlbertPretrainer(tiny_config())
@@ -49,7 +50,7 @@ def make_trainer(strategy=None, accumulation=1, mixed_precision="off", weights=N
                                         "gate_updates": True, "aggregate_gradients": False,
                                         **optimizer_args})
     return Trainer(model, PretrainingObjective(), optimizer, strategy, gradient_accumulation_steps=accumulation,
-                              mixed_precision=mixed_precision)
+                   mixed_precision=mixed_precision, jit_compile=jit_compile)
 
 
 def train(trainer, features, batch_size, steps):

@@ -66,6 +66,12 @@ def define_distribution_flags():
     flags.DEFINE_string("tpu", None, "TPU name or grpc:// address for --distribution_strategy=tpu.")
     flags.DEFINE_enum("mixed_precision", "off", MIXED_PRECISION,
                       "fp16 (dynamic loss scaling), bf16, or off. LayerNorm, softmax and losses stay float32.")
+    flags.DEFINE_bool("jit_compile", False, "Compile each replica's forward and backward passes and the evaluation "
+                      "step with XLA (for GPUs and TPUs; slower on CPUs). Gradient sums, clipping and the "
+                      "optimizer update stay outside XLA.")
+    flags.DEFINE_bool("recompute_blocks", False, "Recompute each transformer block's activations in the backward "
+                      "pass instead of keeping them: less memory (longer sequences or larger batches) for one "
+                      "more forward pass per step.")
 
 
 def define_output_flags(defaults, saved_model_help):

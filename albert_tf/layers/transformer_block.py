@@ -28,6 +28,16 @@ class TransformerBlock(keras.layers.Layer):
     XLA-fused kernels with analytic gradients (see `gelu_for_training` and
     `LayerNorm`). Softmax and LayerNorm run in float32 under mixed precision.
 
+    Activation recomputation: with `recompute = True` (a training option,
+    not part of the config; `Trainer(recompute_blocks=True)` sets it), a
+    training call keeps only the block's input for the backward pass and
+    recomputes the rest there (`keras.remat`, i.e. `tf.recompute_grad`): the
+    activation memory of L layers drops from ~L blocks' worth to L inputs
+    plus one block, for one more forward pass. The dropout seeds are drawn
+    before the block, so the recomputed masks are the ones of the forward
+    pass (a seed generator read again inside would draw new masks and give
+    wrong gradients).
+
     Args:
         hidden_size: width H.
         num_attention_heads: number of heads N; divides H.
@@ -86,6 +96,7 @@ class TransformerBlock(keras.layers.Layer):
         self.output_dropout = keras.layers.Dropout(
             hidden_dropout_rate, name="output_dropout"
         )
+        self.recompute = False
 
     def build(self, inputs_shape, input_mask_shape=None):
         h, i = self.hidden_size, self.intermediate_size
@@ -115,12 +126,28 @@ class TransformerBlock(keras.layers.Layer):
     def _norm(self, layer, x, training):
         return tf.cast(layer(x, training=training), self.compute_dtype)
 
-    def _attention(self, x, input_mask, batch, seq, training):
+    def _dropout(self, layer, x, training, seeds):
+        if seeds is None:
+            return layer(x, training=training)
+        seed = seeds[layer.name]
+        if seed is None:
+            return x
+        # What keras.layers.Dropout runs (keras/src/backend/tensorflow/random.py: the int64 generator
+        # state folded into int32, then stateless dropout), with the seed drawn before the block;
+        # tests/test_pretraining_trainer.py checks that the masks are the same.
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+        return tf.nn.experimental.stateless_dropout(x, rate=layer.rate, seed=seed)
+
+    def _weight(self, variable):
+        # Recomputation runs outside the layer call, where Keras' autocast of variables is off.
+        return tf.cast(variable, self.compute_dtype)
+
+    def _attention(self, x, input_mask, batch, seq, training, seeds=None):
         n, d = self.num_attention_heads, self.head_size
 
         def heads(kernel, bias):
             # [B*S, H] -> [B, N, S, d]
-            y = tf.nn.bias_add(tf.matmul(x, kernel), bias)
+            y = tf.nn.bias_add(tf.matmul(x, self._weight(kernel)), self._weight(bias))
             return tf.transpose(tf.reshape(y, [batch, seq, n, d]), [0, 2, 1, 3])
 
         query = heads(self.query_kernel, self.query_bias)
@@ -132,39 +159,63 @@ class TransformerBlock(keras.layers.Layer):
         adder = (1.0 - tf.cast(input_mask, tf.float32)) * -10000.0
         scores += tf.expand_dims(tf.expand_dims(adder, 1), 1)  # [B, 1, 1, S] (LiteRT has no new-axis slicing)
         probs = tf.cast(tf.nn.softmax(scores), self.compute_dtype)
-        probs = self.attention_probs_dropout(probs, training=training)
+        probs = self._dropout(self.attention_probs_dropout, probs, training, seeds)
         context = tf.matmul(probs, value)  # [B, N, S, d]
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, n * d])
         output = tf.nn.bias_add(
-            tf.matmul(context, self.attention_output_kernel), self.attention_output_bias
+            tf.matmul(context, self._weight(self.attention_output_kernel)),
+            self._weight(self.attention_output_bias),
         )
-        return self.attention_output_dropout(output, training=training)
+        return self._dropout(self.attention_output_dropout, output, training, seeds)
 
-    def _feed_forward(self, x, training):
+    def _feed_forward(self, x, training, seeds=None):
         activation = self.training_activation if training else self.activation
         hidden = activation(
-            tf.nn.bias_add(tf.matmul(x, self.intermediate_kernel), self.intermediate_bias)
+            tf.nn.bias_add(
+                tf.matmul(x, self._weight(self.intermediate_kernel)),
+                self._weight(self.intermediate_bias),
+            )
         )
-        output = tf.nn.bias_add(tf.matmul(hidden, self.output_kernel), self.output_bias)
-        return self.output_dropout(output, training=training)
+        output = tf.nn.bias_add(
+            tf.matmul(hidden, self._weight(self.output_kernel)), self._weight(self.output_bias)
+        )
+        return self._dropout(self.output_dropout, output, training, seeds)
 
     def call(self, inputs, input_mask, training=None):
+        if not (training and self.recompute):
+            return self._block(inputs, input_mask, training)
+        # Seeds in the order the dropout layers draw them in a plain call, so both give the same masks.
+        seeds = {
+            layer.name: layer.seed_generator.next() if layer.rate > 0 else None
+            for layer in (
+                self.attention_probs_dropout,
+                self.attention_output_dropout,
+                self.output_dropout,
+            )
+        }
+        block = keras.remat(lambda x, mask: self._block(x, mask, training, seeds))
+        return block(inputs, input_mask)
+
+    def _block(self, inputs, input_mask, training, seeds=None):
         shape = tf.shape(inputs)
         batch, seq = shape[0], shape[1]
         x = tf.reshape(inputs, [-1, self.hidden_size])
         if self.normalize_first:
             x = x + self._attention(
-                self._norm(self.attention_layer_norm, x, training), input_mask, batch, seq, training
+                self._norm(self.attention_layer_norm, x, training),
+                input_mask, batch, seq, training, seeds,
             )
-            x = x + self._feed_forward(self._norm(self.output_layer_norm, x, training), training)
+            x = x + self._feed_forward(
+                self._norm(self.output_layer_norm, x, training), training, seeds
+            )
         else:
             x = self._norm(
                 self.attention_layer_norm,
-                x + self._attention(x, input_mask, batch, seq, training),
+                x + self._attention(x, input_mask, batch, seq, training, seeds),
                 training,
             )
             x = self._norm(
-                self.output_layer_norm, x + self._feed_forward(x, training), training
+                self.output_layer_norm, x + self._feed_forward(x, training, seeds), training
             )
         return tf.reshape(x, shape)
 

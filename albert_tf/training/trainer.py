@@ -3,10 +3,19 @@
 import numpy as np
 import tensorflow as tf
 
+from albert_tf.layers.transformer_block import TransformerBlock
 from albert_tf.training.training_config import MIXED_PRECISION
 
 
 OPTIONAL_CHECKPOINT_ITEMS = ("random_states",)  # absent from checkpoints of earlier versions
+
+
+def transformer_blocks(layer):
+    """The distinct `TransformerBlock`s inside a Keras layer or model (a shared block once)."""
+    found = [layer] if isinstance(layer, TransformerBlock) else []
+    for sublayer in getattr(layer, "layers", ()):
+        found += [block for block in transformer_blocks(sublayer) if all(block is not f for f in found)]
+    return found
 
 
 def _concatenate_padded(arrays):
@@ -53,6 +62,13 @@ class Trainer:
         gradient_accumulation_steps: micro-batches per optimizer step.
         mixed_precision: "off", "bf16" or "fp16" (fp16 scales the loss).
         clip_norm: global-norm clipping threshold.
+        jit_compile: compile with XLA each replica's forward and backward
+            passes (all micro-batches) and its evaluation and prediction
+            steps. Cross-replica sums, clipping and the optimizer update stay
+            outside XLA, so the option works under every strategy.
+        recompute_blocks: recompute each transformer block's activations in
+            the backward pass instead of keeping them (see `TransformerBlock`):
+            less memory for one more forward pass per step.
 
     Example:
     >>> trainer = Trainer(model, PretrainingObjective(), optimizer)  # doctest: +SKIP
@@ -61,7 +77,7 @@ class Trainer:
 
     def __init__(self, model, objective, optimizer, strategy=None, gradient_accumulation_steps=1,
                  mixed_precision="off", clip_norm=1.0, initial_loss_scale=2.0 ** 15,
-                 loss_scale_growth_interval=2000):
+                 loss_scale_growth_interval=2000, jit_compile=False, recompute_blocks=False):
         if mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"mixed_precision={mixed_precision!r}: expected one of {MIXED_PRECISION}")
         if gradient_accumulation_steps < 1:
@@ -77,6 +93,17 @@ class Trainer:
         self.dynamic_loss_scale = mixed_precision == "fp16"
         self.clip_norm = clip_norm
         self.loss_scale_growth_interval = loss_scale_growth_interval
+        self.jit_compile = jit_compile
+        self.recompute_blocks = recompute_blocks
+        blocks = transformer_blocks(model)
+        if recompute_blocks and not blocks:
+            raise ValueError("recompute_blocks=True: the model has no TransformerBlock to recompute")
+        for block in blocks:
+            block.recompute = recompute_blocks
+        compiled = (lambda fn: tf.function(fn, jit_compile=True)) if jit_compile else (lambda fn: fn)
+        self._local_gradients = compiled(self._accumulated_gradients)
+        self._eval_sums = compiled(self._replica_eval_step)
+        self._predictions = compiled(self._replica_predict_step)
         first_replica = tf.VariableAggregation.ONLY_FIRST_REPLICA
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, aggregation=first_replica,
@@ -117,7 +144,7 @@ class Trainer:
 
     @tf.function
     def eval_step(self, iterator):
-        sums = self.strategy.run(self._replica_eval_step, args=(next(iterator),))
+        sums = self.strategy.run(self._eval_sums, args=(next(iterator),))
         return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in sums.items()}
 
     def evaluate(self, dataset, max_steps=None):
@@ -139,7 +166,7 @@ class Trainer:
     @tf.function
     def predict_step(self, iterator):
         """The objective's `prediction_outputs` and `example_index` of the next batch, per replica."""
-        outputs = self.strategy.run(self._replica_predict_step, args=(next(iterator),))
+        outputs = self.strategy.run(self._predictions, args=(next(iterator),))
         return {k: self.strategy.experimental_local_results(v) for k, v in outputs.items()}
 
     def predict(self, dataset):
@@ -175,30 +202,35 @@ class Trainer:
         outputs = self.model({k: batch[k] for k in self.objective.model_inputs}, training=False)
         return self.objective.sums(outputs, batch)
 
-    def _replica_train_step(self, batch):
-        context = tf.distribute.get_replica_context()
-        normalizers = context.all_reduce(tf.distribute.ReduceOp.SUM, self.objective.normalizers(batch))
+    def _accumulated_gradients(self, batch, normalizers):
+        """(gradient of each trainable variable, None where the loss does not reach it; summed metrics)."""
         variables = self.model.trainable_variables
         splits = {k: tf.split(v, self.accumulation_steps) for k, v in batch.items()}
-        micro_batches = [{k: parts[i] for k, parts in splits.items()} for i in range(self.accumulation_steps)]
         gradients, sums = None, None
-        for micro in micro_batches:
+        for i in range(self.accumulation_steps):
+            micro = {k: parts[i] for k, parts in splits.items()}
             with tf.GradientTape() as tape:
                 outputs = self.model({k: micro[k] for k in self.objective.model_inputs}, training=True)
                 micro_sums = self.objective.sums(outputs, micro)
                 loss = self.objective.loss(micro_sums, normalizers) * self.loss_scale
-            micro_gradients = tape.gradient(loss, variables)
-            # Variables the objective does not reach (the pooler under a
-            # span head) get no update at all, as in the original, whose
-            # optimizer skips variables without a gradient.
-            trained = [v for v, g in zip(variables, micro_gradients) if g is not None]
-            micro_gradients = [tf.convert_to_tensor(g) for g in micro_gradients if g is not None]
+            micro_gradients = [None if g is None else tf.convert_to_tensor(g)
+                               for g in tape.gradient(loss, variables)]
             if gradients is None:
                 gradients, sums = micro_gradients, micro_sums
             else:
-                gradients = [a + g for a, g in zip(gradients, micro_gradients)]
+                gradients = [None if a is None else a + g for a, g in zip(gradients, micro_gradients)]
                 sums = {k: sums[k] + micro_sums[k] for k in sums}
+        return gradients, sums
 
+    def _replica_train_step(self, batch):
+        context = tf.distribute.get_replica_context()
+        normalizers = context.all_reduce(tf.distribute.ReduceOp.SUM, self.objective.normalizers(batch))
+        gradients, sums = self._local_gradients(batch, normalizers)
+        # Variables the objective does not reach (the pooler under a span
+        # head) get no update at all, as in the original, whose optimizer
+        # skips variables without a gradient.
+        trained = [v for v, g in zip(self.model.trainable_variables, gradients) if g is not None]
+        gradients = [g for g in gradients if g is not None]
         gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
         gradients = [g / self.loss_scale for g in gradients]
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients])

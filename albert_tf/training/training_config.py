@@ -61,6 +61,8 @@ class TrainingConfig:
     distribution_strategy: str = "one_device"
     tpu: Optional[str] = None
     mixed_precision: str = "off"
+    jit_compile: bool = False  # XLA for each replica's forward/backward and evaluation steps
+    recompute_blocks: bool = False  # recompute transformer-block activations in the backward pass
     # Checkpoints, evaluation, logging, export.
     save_checkpoints_steps: int = 1000
     keep_checkpoint_max: int = 3

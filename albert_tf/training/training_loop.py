@@ -127,7 +127,8 @@ class TrainingLoop:
                 weight_decay_rate=config.weight_decay_rate, epsilon=config.adam_epsilon,
                 bias_correction=config.bias_correction, gate_updates=True, aggregate_gradients=False)
         self.trainer = Trainer(self.model, task.objective, optimizer, self.strategy,
-                               config.gradient_accumulation_steps, config.mixed_precision, config.clip_norm)
+                               config.gradient_accumulation_steps, config.mixed_precision, config.clip_norm,
+                               jit_compile=config.jit_compile, recompute_blocks=config.recompute_blocks)
         self.checkpoint_items = self.trainer.checkpoint_items()
         self.checkpoint = tf.train.Checkpoint(**self.checkpoint_items)
         self.checkpoint_dir = checkpoint_dir

@@ -1,0 +1,135 @@
+"""Training memory: peak memory of the pretraining step, with and without `--recompute_blocks`.
+
+For each preset, sequence length and recomputation setting, fresh worker
+processes (one per batch size) build `AlbertPretrainer` with the LAMB
+optimizer, run `--steps` training steps of `Trainer` on synthetic batches
+(20 masked positions per sequence, as the paper's recipes at seq 512 use 20
+of 76) and report peak memory: on a GPU the allocator's peak
+(`tf.config.experimental.get_memory_info`), on the CPU the process's peak
+resident set (`ru_maxrss`), which includes TensorFlow's own runtime.
+
+Peak memory grows linearly with the batch: the per-example slope is the
+activation memory each example keeps for the backward pass (what
+recomputation reduces), the intercept is weights, optimizer slots, runtime
+and workspace. From the two the script gives the largest batch that fits
+in `--budget_gib`, and the step time of each setting (the price of
+recomputing: one more forward pass of the blocks).
+
+    python benchmarks/training_memory.py                    # base, seq 128 and 512
+    python benchmarks/training_memory.py --presets base_v2 large_v2 --budget_gib 80
+
+The last line reads `memory <preset> seq <S>: per example X MiB -> Y MiB recomputed ...`.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRED = 20
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--presets", nargs="+", default=["base_v2"])
+    parser.add_argument("--seqs", nargs="+", type=int, default=[128, 512])
+    parser.add_argument("--batches", nargs=2, type=int, default=[2, 4],
+                        help="two batch sizes per setting: the slope between them is the memory per example")
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--budget_gib", type=float, default=24.0, help="memory budget for the largest batch")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def worker(spec):
+    sys.path.insert(0, REPO)
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from albert_tf import AlbertConfig, AlbertPretrainer
+    from albert_tf.optimization import create_optimizer
+    from albert_tf.training.pretraining_objective import PretrainingObjective
+    from albert_tf.training.trainer import Trainer
+
+    keras.mixed_precision.set_global_policy("float32" if spec["precision"] == "fp32" else "mixed_bfloat16")
+    batch, seq = spec["batch"], spec["seq"]
+    config = AlbertConfig.from_preset(spec["preset"])
+    model = AlbertPretrainer(config)
+    optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
+                                 gate_updates=True, aggregate_gradients=False)
+    trainer = Trainer(model, PretrainingObjective(), optimizer, recompute_blocks=spec["recompute"])
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, config.vocab_size, (batch, seq)).astype(np.int32)
+    positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), PRED, replace=False) for _ in range(batch)]), 1)
+    features = {"input_ids": ids, "input_mask": np.ones_like(ids),
+                "segment_ids": (np.arange(seq) >= seq // 2).astype(np.int32)[None].repeat(batch, 0),
+                "masked_lm_positions": positions.astype(np.int32),
+                "masked_lm_ids": np.take_along_axis(ids, positions, 1).astype(np.int32),
+                "masked_lm_weights": np.ones((batch, PRED), np.float32),
+                "next_sentence_labels": rng.integers(0, 2, batch).astype(np.int32)}
+    iterator = iter(tf.data.Dataset.from_tensors(features).repeat())
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    times = []
+    for _ in range(spec["steps"]):
+        start = time.perf_counter()
+        float(trainer.train_step(iterator)[0]["mlm_loss_sum"])
+        times.append(time.perf_counter() - start)
+    if gpu:
+        peak = tf.config.experimental.get_memory_info("GPU:0")["peak"]
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+    return {"peak_bytes": peak, "device": "GPU" if gpu else "CPU", "step_s": min(times[1:] or times)}
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
+        return
+    mib = 2.0 ** 20
+    summary = []
+    for preset in args.presets:
+        for seq in args.seqs:
+            fits = {}
+            for recompute in (False, True):
+                peaks, step_s, device = [], None, None
+                for batch in args.batches:
+                    spec = dict(preset=preset, seq=seq, batch=batch, recompute=recompute, steps=args.steps,
+                                precision=args.precision)
+                    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+                                          capture_output=True, text=True)
+                    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+                    if done.returncode or not lines:
+                        sys.exit(f"worker {spec} failed:\n{done.stderr[-3000:]}")
+                    result = json.loads(lines[-1][len("RESULT "):])
+                    peaks.append(result["peak_bytes"])
+                    step_s, device = result["step_s"], result["device"]
+                    print(f"{preset} seq {seq} batch {batch} recompute {recompute}: peak "
+                          f"{result['peak_bytes'] / mib:.0f} MiB ({device}), step {result['step_s']:.2f} s",
+                          flush=True)
+                (b0, b1), (p0, p1) = args.batches, peaks
+                slope = (p1 - p0) / (b1 - b0)
+                intercept = p0 - slope * b0
+                largest = int((args.budget_gib * 2 ** 30 - intercept) // slope) if slope > 0 else None
+                fits[recompute] = dict(per_example_mib=slope / mib, fixed_mib=intercept / mib, largest_batch=largest,
+                                       step_s_at_batch=step_s, batch=b1, device=device)
+            plain, recomputed = fits[False], fits[True]
+            line = (f"memory {preset} seq {seq}: per example {plain['per_example_mib']:.0f} MiB -> "
+                    f"{recomputed['per_example_mib']:.0f} MiB recomputed; fixed {plain['fixed_mib']:.0f} / "
+                    f"{recomputed['fixed_mib']:.0f} MiB; largest batch in {args.budget_gib:g} GiB "
+                    f"{plain['largest_batch']} -> {recomputed['largest_batch']}; step at batch {plain['batch']} "
+                    f"{plain['step_s_at_batch']:.2f} s -> {recomputed['step_s_at_batch']:.2f} s")
+            summary.append(line)
+            print(json.dumps({"preset": preset, "seq": seq, "plain": plain, "recomputed": recomputed}), flush=True)
+    for line in summary:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
