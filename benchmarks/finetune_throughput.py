@@ -132,8 +132,8 @@ def step():
     optimizer.step()
 times = serve_steps(step, int(sys.argv[2]))
 peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps({"step_seconds": times, "peak_mib": peak_mib,
-                               "version": f"torch {torch.__version__}, transformers {transformers.__version__}"}))
+print("RESULT " + json.dumps({"step_seconds": times, "peak_mib": peak_mib,
+                             "version": f"torch {torch.__version__}, transformers {transformers.__version__}"}))
 """
 
 

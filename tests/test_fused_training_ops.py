@@ -1,4 +1,4 @@
-"""The training-graph paths of GELU and LayerNorm compute the same function and gradient.
+"""The training-graph paths of GELU, LayerNorm and the attention softmax compute the same function and gradient.
 
 With gradients being taken, `gelu_for_training` and `LayerNorm(training=True)`
 run XLA-fused kernels with analytic gradients instead of TensorFlow's op-by-op
@@ -14,6 +14,7 @@ import tensorflow as tf
 from albert_reference import relative_error
 from albert_tf import AlbertConfig, AlbertEncoder
 from albert_tf.activations import gelu, gelu_for_training, get_activation
+from albert_tf.layers.attention_softmax import attention_softmax, attention_softmax_for_training
 from albert_tf.layers.layer_norm import LayerNorm
 
 TOLERANCE = 1e-5
@@ -103,3 +104,21 @@ def test_encoder_gradients_match_between_paths(variant, ln_type):
                 <= TOLERANCE * largest, name
             continue
         assert relative_error(ours, reference) <= TOLERANCE, name
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
+def test_attention_softmax_for_training_matches_autodiff(dtype):
+    # [B, N, S, S] scores, the first sequence padded after 3 tokens; the scale of 64-wide heads.
+    scores = tf.cast(tf.random.stateless_normal([2, 3, 5, 5], seed=[9, 10]) * 4.0, dtype)
+    mask = tf.constant([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], tf.float32)
+    adder = tf.reshape((1.0 - mask) * -10000.0, [2, 1, 1, 5])
+    upstream = tf.random.stateless_normal([2, 3, 5, 5], seed=[11, 12])
+    plain = value_and_gradients(lambda s: attention_softmax(s, adder, 0.125), [scores], [], upstream)
+    fused = value_and_gradients(lambda s: attention_softmax_for_training(s, adder, 0.125), [scores], [], upstream)
+    # Both compute in float32 and differ only in the order of operations; in bfloat16 the last rounding
+    # of each output can then land one bfloat16 step (2^-8 relative) apart.
+    tolerance = TOLERANCE if dtype == tf.float32 else 2.0 ** -8
+    for name, ours, reference in zip(["value", "d/dscores"], fused, plain):
+        assert ours.dtype == dtype, name
+        assert relative_error(tf.cast(ours, tf.float32), tf.cast(reference, tf.float32)) <= tolerance, name
+    assert float(tf.reduce_max(tf.cast(fused[0], tf.float32)[0, :, :, 3:])) == 0.0  # padding gets no weight

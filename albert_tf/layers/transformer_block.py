@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from albert_tf.activations import get_activation
+from albert_tf.layers.attention_softmax import attention_softmax, attention_softmax_for_training
 from albert_tf.layers.layer_norm import LayerNorm
 
 
@@ -155,10 +156,10 @@ class TransformerBlock(keras.layers.Layer):
         value = heads(self.value_kernel, self.value_bias)
         scores = tf.matmul(query, key, transpose_b=True)
         # Softmax in float32; the additive mask as the original (not -inf).
-        scores = tf.cast(scores, tf.float32) * (1.0 / math.sqrt(float(d)))
         adder = (1.0 - tf.cast(input_mask, tf.float32)) * -10000.0
-        scores += tf.expand_dims(tf.expand_dims(adder, 1), 1)  # [B, 1, 1, S] (LiteRT has no new-axis slicing)
-        probs = tf.cast(tf.nn.softmax(scores), self.compute_dtype)
+        adder = tf.expand_dims(tf.expand_dims(adder, 1), 1)  # [B, 1, 1, S] (LiteRT has no new-axis slicing)
+        softmax = attention_softmax_for_training if training else attention_softmax
+        probs = softmax(scores, adder, 1.0 / math.sqrt(float(d)))
         probs = self._dropout(self.attention_probs_dropout, probs, training, seeds)
         context = tf.matmul(probs, value)  # [B, N, S, d]
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, n * d])
