@@ -37,7 +37,8 @@ import statistics
 import sys
 import time
 
-from worker_processes import LockstepWorkers, await_turn, report_ready, report_time, serve_steps, step_times
+from worker_processes import (LockstepWorkers, await_turn, pretraining_trainer, report_ready, report_time, serve_steps,
+                              step_times, synthetic_pretraining_batch)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH, SEQ, PRED, VOCAB = 8, 128, 20, 30000
@@ -57,32 +58,15 @@ def parse_args():
 
 
 def synthetic_batch(seed=0):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(5, VOCAB, (BATCH, SEQ)).astype(np.int32)
-    positions = np.sort(np.stack([rng.choice(np.arange(1, SEQ - 1), PRED, replace=False) for _ in range(BATCH)]), 1)
-    labels = np.take_along_axis(ids, positions, 1)
-    return {"input_ids": ids, "input_mask": np.ones_like(ids), "segment_ids": (np.arange(SEQ) >= SEQ // 2)
-            .astype(np.int32)[None].repeat(BATCH, 0), "masked_lm_positions": positions.astype(np.int32),
-            "masked_lm_ids": labels.astype(np.int32), "masked_lm_weights": np.ones((BATCH, PRED), np.float32),
-            "next_sentence_labels": rng.integers(0, 2, BATCH).astype(np.int32)}
+    return synthetic_pretraining_batch(VOCAB, BATCH, SEQ, PRED, seed)
 
 
 def worker_ours(args):
     sys.path.insert(0, REPO)
     import tensorflow as tf
 
-    from albert_tf import AlbertConfig, AlbertPretrainer
-    from albert_tf.optimization import create_optimizer
-    from albert_tf.training.pretraining_objective import PretrainingObjective
-    from albert_tf.training.trainer import Trainer
-
     set_policy(args.precision)
-    model = AlbertPretrainer(AlbertConfig.from_preset("base_v1"))
-    optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
-                                 gate_updates=True, aggregate_gradients=False)
-    trainer = Trainer(model, PretrainingObjective(), optimizer)
+    trainer = pretraining_trainer("base_v1")
     iterator = iter(tf.data.Dataset.from_tensors(synthetic_batch()).repeat())
     return serve_steps(lambda: trainer.train_step(iterator)[0]["mlm_loss_sum"].numpy(), args.warmup)
 

@@ -64,20 +64,6 @@ def loopback_bytes():
     raise RuntimeError("no loopback interface in /proc/net/dev")
 
 
-def synthetic_batch(vocab_size, batch, seq, seed):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(5, vocab_size, (batch, seq)).astype(np.int32)
-    positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), PRED, replace=False) for _ in range(batch)]), 1)
-    return {"input_ids": ids, "input_mask": np.ones_like(ids),
-            "segment_ids": (np.arange(seq) >= seq // 2).astype(np.int32)[None].repeat(batch, 0),
-            "masked_lm_positions": positions.astype(np.int32),
-            "masked_lm_ids": np.take_along_axis(ids, positions, 1).astype(np.int32),
-            "masked_lm_weights": np.ones((batch, PRED), np.float32),
-            "next_sentence_labels": rng.integers(0, 2, batch).astype(np.int32)}
-
-
 def worker(spec):
     sys.path.insert(0, REPO)
     import numpy as np
@@ -87,21 +73,16 @@ def worker(spec):
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
 
-    from albert_tf import AlbertConfig, AlbertPretrainer
-    from albert_tf.optimization import create_optimizer
-    from albert_tf.training.pretraining_objective import PretrainingObjective
-    from albert_tf.training.trainer import Trainer
+    from albert_tf import AlbertConfig
+    from worker_processes import pretraining_trainer, synthetic_pretraining_batch
 
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING)
     strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    config = AlbertConfig.from_preset(spec["preset"])
-    with strategy.scope():
-        model = AlbertPretrainer(config)
-        optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
-                                     gate_updates=True, aggregate_gradients=False)
-    trainer = Trainer(model, PretrainingObjective(), optimizer, strategy)
-    features = synthetic_batch(config.vocab_size, spec["batch"], spec["seq"], seed=spec["index"])
+    trainer = pretraining_trainer(spec["preset"], strategy)
+    model = trainer.model
+    features = synthetic_pretraining_batch(AlbertConfig.from_preset(spec["preset"]).vocab_size, spec["batch"],
+                                           spec["seq"], PRED, seed=spec["index"])
     dataset = strategy.distribute_datasets_from_function(
         lambda context: tf.data.Dataset.from_tensors(features).repeat())
     iterator = iter(dataset)

@@ -52,17 +52,11 @@ def worker(args):
     import tensorflow as tf
 
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
-    from albert_tf import AlbertConfig, AlbertPretrainer
-    from albert_tf.optimization import create_optimizer
-    from albert_tf.training.pretraining_objective import PretrainingObjective
-    from albert_tf.training.trainer import Trainer
     from pretrain_throughput import set_policy, synthetic_batch
+    from worker_processes import pretraining_trainer
 
     set_policy(args.precision)
-    model = AlbertPretrainer(AlbertConfig.from_preset("base_v1"))
-    optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
-                                 gate_updates=True, aggregate_gradients=False)
-    trainer = Trainer(model, PretrainingObjective(), optimizer)
+    trainer = pretraining_trainer("base_v1")
     iterator = iter(tf.data.Dataset.from_tensors(synthetic_batch()).repeat())
     for _ in range(args.warmup):
         float(trainer.train_step(iterator)[0]["mlm_loss_sum"])

@@ -57,27 +57,13 @@ def worker(spec):
     import numpy as np
     import tensorflow as tf
 
-    from albert_tf import AlbertConfig, AlbertPretrainer
-    from albert_tf.optimization import create_optimizer
-    from albert_tf.training.pretraining_objective import PretrainingObjective
-    from albert_tf.training.trainer import Trainer
+    from albert_tf import AlbertConfig
+    from worker_processes import pretraining_trainer, synthetic_pretraining_batch
 
     keras.mixed_precision.set_global_policy("float32" if spec["precision"] == "fp32" else "mixed_bfloat16")
-    batch, seq = spec["batch"], spec["seq"]
-    config = AlbertConfig.from_preset(spec["preset"])
-    model = AlbertPretrainer(config)
-    optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
-                                 gate_updates=True, aggregate_gradients=False)
-    trainer = Trainer(model, PretrainingObjective(), optimizer, recompute_blocks=spec["recompute"])
-    rng = np.random.default_rng(0)
-    ids = rng.integers(5, config.vocab_size, (batch, seq)).astype(np.int32)
-    positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), PRED, replace=False) for _ in range(batch)]), 1)
-    features = {"input_ids": ids, "input_mask": np.ones_like(ids),
-                "segment_ids": (np.arange(seq) >= seq // 2).astype(np.int32)[None].repeat(batch, 0),
-                "masked_lm_positions": positions.astype(np.int32),
-                "masked_lm_ids": np.take_along_axis(ids, positions, 1).astype(np.int32),
-                "masked_lm_weights": np.ones((batch, PRED), np.float32),
-                "next_sentence_labels": rng.integers(0, 2, batch).astype(np.int32)}
+    trainer = pretraining_trainer(spec["preset"], recompute_blocks=spec["recompute"])
+    features = synthetic_pretraining_batch(AlbertConfig.from_preset(spec["preset"]).vocab_size, spec["batch"],
+                                           spec["seq"], PRED)
     iterator = iter(tf.data.Dataset.from_tensors(features).repeat())
     gpu = bool(tf.config.list_physical_devices("GPU"))
     times = []

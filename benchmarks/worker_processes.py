@@ -1,4 +1,4 @@
-"""Helpers of the side-by-side benchmarks: timing loops and one fresh process per measurement."""
+"""Helpers of the side-by-side benchmarks: timing loops, one fresh process per measurement, our training step."""
 
 import json
 import os
@@ -6,6 +6,42 @@ import subprocess
 import sys
 import tempfile
 import time
+
+
+def synthetic_pretraining_batch(vocab_size, batch, seq, predictions=20, seed=0):
+    """A pretraining batch of random tokens: `predictions` masked positions a row, two segments, SOP labels."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(5, vocab_size, (batch, seq)).astype(np.int32)
+    positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), predictions, replace=False)
+                                  for _ in range(batch)]), 1)
+    return {"input_ids": ids, "input_mask": np.ones_like(ids),
+            "segment_ids": (np.arange(seq) >= seq // 2).astype(np.int32)[None].repeat(batch, 0),
+            "masked_lm_positions": positions.astype(np.int32),
+            "masked_lm_ids": np.take_along_axis(ids, positions, 1).astype(np.int32),
+            "masked_lm_weights": np.ones((batch, predictions), np.float32),
+            "next_sentence_labels": rng.integers(0, 2, batch).astype(np.int32)}
+
+
+def pretraining_trainer(preset, strategy=None, recompute_blocks=False):
+    """Our `Trainer` on a fresh `AlbertPretrainer(preset)` with LAMB, set up as run_pretraining sets it up.
+
+    The caller puts the repository on `sys.path` and sets the Keras precision policy first.
+    """
+    import tensorflow as tf
+
+    from albert_tf import AlbertConfig, AlbertPretrainer
+    from albert_tf.optimization import create_optimizer
+    from albert_tf.training.pretraining_objective import PretrainingObjective
+    from albert_tf.training.trainer import Trainer
+
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = AlbertPretrainer(AlbertConfig.from_preset(preset))
+        optimizer = create_optimizer("lamb", learning_rate=1e-4, num_train_steps=1000, num_warmup_steps=0,
+                                     gate_updates=True, aggregate_gradients=False)
+    return Trainer(model, PretrainingObjective(), optimizer, strategy, recompute_blocks=recompute_blocks)
 
 
 def timed(call, *args):
