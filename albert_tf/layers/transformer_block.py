@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from albert_tf.activations import get_activation
 from albert_tf.layers.attention_softmax import attention_softmax, attention_softmax_for_training
+from albert_tf.layers.dropout import dropout
 from albert_tf.layers.layer_norm import LayerNorm
 
 
@@ -128,16 +129,16 @@ class TransformerBlock(keras.layers.Layer):
         return tf.cast(layer(x, training=training), self.compute_dtype)
 
     def _dropout(self, layer, x, training, seeds):
-        if seeds is None:
-            return layer(x, training=training)
-        seed = seeds[layer.name]
-        if seed is None:
+        # `layer` (a keras.layers.Dropout) holds the rate and the seed generator, whose state
+        # checkpoints keep; the mask comes from `dropout` (16 random bits an element). `seeds`:
+        # drawn before the block when it is recomputed, so that both passes use the same masks.
+        if not training or layer.rate == 0:
             return x
-        # What keras.layers.Dropout runs (keras/src/backend/tensorflow/random.py: the int64 generator
-        # state folded into int32, then stateless dropout), with the seed drawn before the block;
-        # tests/test_pretraining_trainer.py checks that the masks are the same.
+        seed = layer.seed_generator.next() if seeds is None else seeds[layer.name]
+        # The int64 generator state folded into an int32 seed, as Keras does
+        # (keras/src/backend/tensorflow/random.py).
         seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
-        return tf.nn.experimental.stateless_dropout(x, rate=layer.rate, seed=seed)
+        return dropout(x, layer.rate, seed)
 
     def _weight(self, variable):
         # Recomputation runs outside the layer call, where Keras' autocast of variables is off.
