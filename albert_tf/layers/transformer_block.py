@@ -188,12 +188,13 @@ class TransformerBlock(keras.layers.Layer):
             return self._block(inputs, input_mask, training)
         # Seeds in the order the dropout layers draw them in a plain call, so both give the same masks.
         seeds = {
-            layer.name: layer.seed_generator.next() if layer.rate > 0 else None
+            layer.name: layer.seed_generator.next()
             for layer in (
                 self.attention_probs_dropout,
                 self.attention_output_dropout,
                 self.output_dropout,
             )
+            if layer.rate > 0
         }
         block = keras.remat(lambda x, mask: self._block(x, mask, training, seeds))
         return block(inputs, input_mask)
