@@ -9,6 +9,7 @@ from albert_tf.activations import get_activation
 from albert_tf.layers.attention_softmax import attention_softmax, attention_softmax_for_training
 from albert_tf.layers.dropout import dropout
 from albert_tf.layers.layer_norm import LayerNorm
+from albert_tf.layers.shared_weights import CastOncePerPass
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -39,6 +40,14 @@ class TransformerBlock(keras.layers.Layer):
     before the block, so the recomputed masks are the ones of the forward
     pass (a seed generator read again inside would draw new masks and give
     wrong gradients).
+
+    Shared weights under mixed precision: the encoder calls its shared block
+    with `use_index` (this call's place among the block's calls in one
+    forward pass) and `uses` (their number). In training under a
+    mixed-precision policy the block's dense weights are then cast once per
+    pass instead of once per call, and their per-call gradients are summed
+    into float32 in one fused kernel (`cast_for_uses`). Called without them
+    (or in inference, or in float32) each call casts its own.
 
     Args:
         hidden_size: width H.
@@ -99,19 +108,24 @@ class TransformerBlock(keras.layers.Layer):
             hidden_dropout_rate, name="output_dropout"
         )
         self.recompute = False
+        self.shared_casts = CastOncePerPass()
 
     def build(self, inputs_shape, input_mask_shape=None):
         h, i = self.hidden_size, self.intermediate_size
 
         def dense(name, fan_in, fan_out):
+            # autocast=False: the block casts its weights itself (`_weights`), once per pass when shared.
             kernel = self.add_weight(
                 name=f"{name}_kernel",
                 shape=(fan_in, fan_out),
                 initializer=keras.initializers.TruncatedNormal(
                     stddev=self.initializer_range
                 ),
+                autocast=False,
             )
-            bias = self.add_weight(name=f"{name}_bias", shape=(fan_out,), initializer="zeros")
+            bias = self.add_weight(
+                name=f"{name}_bias", shape=(fan_out,), initializer="zeros", autocast=False
+            )
             return kernel, bias
 
         self.query_kernel, self.query_bias = dense("query", h, h)
@@ -140,21 +154,31 @@ class TransformerBlock(keras.layers.Layer):
         seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
         return dropout(x, layer.rate, seed)
 
-    def _weight(self, variable):
-        # Recomputation runs outside the layer call, where Keras' autocast of variables is off.
-        return tf.cast(variable, self.compute_dtype)
+    _DENSE = ("query", "key", "value", "attention_output", "intermediate", "output")
 
-    def _attention(self, x, input_mask, batch, seq, training, seeds=None):
+    def _weights(self, training, use_index, uses):
+        # {"query_kernel": tensor, ...}: the dense weights in the compute dtype for this call.
+        names = [f"{dense}_{part}" for dense in self._DENSE for part in ("kernel", "bias")]
+        values = [getattr(self, name) for name in names]
+        if training and use_index is not None and uses > 1 and self.compute_dtype != self.variable_dtype:
+            values = self.shared_casts.weights(
+                [tf.convert_to_tensor(v) for v in values], self.compute_dtype, use_index, uses
+            )
+        else:
+            values = [tf.cast(v, self.compute_dtype) for v in values]
+        return dict(zip(names, values))
+
+    def _attention(self, x, input_mask, batch, seq, training, weights, seeds=None):
         n, d = self.num_attention_heads, self.head_size
 
-        def heads(kernel, bias):
+        def heads(name):
             # [B*S, H] -> [B, N, S, d]
-            y = tf.nn.bias_add(tf.matmul(x, self._weight(kernel)), self._weight(bias))
+            y = tf.nn.bias_add(tf.matmul(x, weights[f"{name}_kernel"]), weights[f"{name}_bias"])
             return tf.transpose(tf.reshape(y, [batch, seq, n, d]), [0, 2, 1, 3])
 
-        query = heads(self.query_kernel, self.query_bias)
-        key = heads(self.key_kernel, self.key_bias)
-        value = heads(self.value_kernel, self.value_bias)
+        query = heads("query")
+        key = heads("key")
+        value = heads("value")
         scores = tf.matmul(query, key, transpose_b=True)
         # Softmax in float32; the additive mask as the original (not -inf).
         adder = (1.0 - tf.cast(input_mask, tf.float32)) * -10000.0
@@ -165,27 +189,22 @@ class TransformerBlock(keras.layers.Layer):
         context = tf.matmul(probs, value)  # [B, N, S, d]
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, n * d])
         output = tf.nn.bias_add(
-            tf.matmul(context, self._weight(self.attention_output_kernel)),
-            self._weight(self.attention_output_bias),
+            tf.matmul(context, weights["attention_output_kernel"]), weights["attention_output_bias"]
         )
         return self._dropout(self.attention_output_dropout, output, training, seeds)
 
-    def _feed_forward(self, x, training, seeds=None):
+    def _feed_forward(self, x, training, weights, seeds=None):
         activation = self.training_activation if training else self.activation
         hidden = activation(
-            tf.nn.bias_add(
-                tf.matmul(x, self._weight(self.intermediate_kernel)),
-                self._weight(self.intermediate_bias),
-            )
+            tf.nn.bias_add(tf.matmul(x, weights["intermediate_kernel"]), weights["intermediate_bias"])
         )
-        output = tf.nn.bias_add(
-            tf.matmul(hidden, self._weight(self.output_kernel)), self._weight(self.output_bias)
-        )
+        output = tf.nn.bias_add(tf.matmul(hidden, weights["output_kernel"]), weights["output_bias"])
         return self._dropout(self.output_dropout, output, training, seeds)
 
-    def call(self, inputs, input_mask, training=None):
+    def call(self, inputs, input_mask, training=None, use_index=None, uses=1):
+        weights = self._weights(training, use_index, uses)
         if not (training and self.recompute):
-            return self._block(inputs, input_mask, training)
+            return self._block(inputs, input_mask, training, weights)
         # Seeds in the order the dropout layers draw them in a plain call, so both give the same masks.
         seeds = {
             layer.name: layer.seed_generator.next()
@@ -196,29 +215,33 @@ class TransformerBlock(keras.layers.Layer):
             )
             if layer.rate > 0
         }
-        block = keras.remat(lambda x, mask: self._block(x, mask, training, seeds))
-        return block(inputs, input_mask)
+        # The weights enter as arguments, so that the recomputation's gradient reaches them.
+        names = list(weights)
+        block = keras.remat(
+            lambda x, mask, *values: self._block(x, mask, training, dict(zip(names, values)), seeds)
+        )
+        return block(inputs, input_mask, *weights.values())
 
-    def _block(self, inputs, input_mask, training, seeds=None):
+    def _block(self, inputs, input_mask, training, weights, seeds=None):
         shape = tf.shape(inputs)
         batch, seq = shape[0], shape[1]
         x = tf.reshape(inputs, [-1, self.hidden_size])
         if self.normalize_first:
             x = x + self._attention(
                 self._norm(self.attention_layer_norm, x, training),
-                input_mask, batch, seq, training, seeds,
+                input_mask, batch, seq, training, weights, seeds,
             )
             x = x + self._feed_forward(
-                self._norm(self.output_layer_norm, x, training), training, seeds
+                self._norm(self.output_layer_norm, x, training), training, weights, seeds
             )
         else:
             x = self._norm(
                 self.attention_layer_norm,
-                x + self._attention(x, input_mask, batch, seq, training, seeds),
+                x + self._attention(x, input_mask, batch, seq, training, weights, seeds),
                 training,
             )
             x = self._norm(
-                self.output_layer_norm, x + self._feed_forward(x, training, seeds), training
+                self.output_layer_norm, x + self._feed_forward(x, training, weights, seeds), training
             )
         return tf.reshape(x, shape)
 

@@ -1,5 +1,7 @@
 """The ALBERT encoder: factorized embedding, shared transformer, pooler."""
 
+import collections
+
 import keras
 
 from albert_tf.albert_config import AlbertConfig
@@ -105,10 +107,20 @@ class AlbertEncoder(keras.Model):
         x = embedding(inputs["input_ids"], inputs["segment_ids"])
         if embedding_projection is not None:
             x = embedding_projection(x)
+        # Each block learns its place among its calls, so that a shared block casts its weights once
+        # per forward pass under mixed precision (TransformerBlock).
+        calls = [
+            block
+            for layer_index in range(config.num_hidden_layers)
+            for block in groups[config.group_of_layer(layer_index)]
+        ]
+        uses = collections.Counter(id(block) for block in calls)
+        seen = collections.Counter()
         layer_outputs = []
         for layer_index in range(config.num_hidden_layers):
             for block in groups[config.group_of_layer(layer_index)]:
-                x = block(x, inputs["input_mask"])
+                x = block(x, inputs["input_mask"], use_index=seen[id(block)], uses=uses[id(block)])
+                seen[id(block)] += 1
             layer_outputs.append(x)
         pooled = pooler(x[:, 0, :])
         outputs = {"sequence_output": x, "pooled_output": pooled}
