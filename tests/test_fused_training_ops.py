@@ -122,3 +122,82 @@ def test_attention_softmax_for_training_matches_autodiff(dtype):
         assert ours.dtype == dtype, name
         assert relative_error(tf.cast(ours, tf.float32), tf.cast(reference, tf.float32)) <= tolerance, name
     assert float(tf.reduce_max(tf.cast(fused[0], tf.float32)[0, :, :, 3:])) == 0.0  # padding gets no weight
+
+
+def _keep(shape, rate, seed):
+    from albert_tf.layers.dropout import dropout_bits, dropout_threshold, keep_scale
+
+    threshold = dropout_threshold(rate)
+    return {"keep_bits": dropout_bits(shape, seed), "threshold": threshold, "keep_scale": keep_scale(threshold)}
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1])
+def test_add_and_normalize_matches_dropout_add_then_layer_norm(rate):
+    from albert_tf.layers.dropout import dropout
+
+    layer = LayerNorm()
+    layer.build((40, 16))
+    layer.gamma.assign(tf.random.stateless_normal([16], seed=[1, 5]))
+    layer.beta.assign(tf.random.stateless_normal([16], seed=[2, 5]))
+    x = tf.random.stateless_normal([40, 16], seed=[3, 5]) * 4.0 + 2.0
+    branch = tf.random.stateless_normal([40, 16], seed=[4, 5]) * 2.0
+    upstream = tf.random.stateless_normal([40, 16], seed=[5, 5])
+    seed = tf.constant([7, 8])
+    keep = _keep([40, 16], rate, seed) if rate else {}
+    weights = [layer.gamma, layer.beta]
+    # The reference: the mask of `dropout` with the same seed, then the sum, then the inference-path norm.
+    plain = value_and_gradients(lambda a, b: layer(a + (dropout(b, rate, seed) if rate else b), training=False),
+                                [x, branch], weights, upstream)
+    fused = value_and_gradients(lambda a, b: layer.add_and_normalize_for_training(a, b, **keep),
+                                [x, branch], weights, upstream)
+    if rate:
+        assert float(tf.reduce_sum(tf.cast(fused[2] == 0, tf.float32))) > 0  # dropped elements get no gradient
+    for name, ours, reference in zip(["value", "d/dx", "d/dbranch", "d/dgamma", "d/dbeta"], fused, plain):
+        assert relative_error(ours, reference) <= TOLERANCE, name
+
+
+def test_add_and_normalize_in_bfloat16_rounds_once():
+    layer = LayerNorm()
+    layer.build((32, 24))
+    x = tf.cast(tf.random.stateless_normal([32, 24], seed=[1, 6]) * 3.0, tf.bfloat16)
+    branch = tf.cast(tf.random.stateless_normal([32, 24], seed=[2, 6]), tf.bfloat16)
+    upstream = tf.random.stateless_normal([32, 24], seed=[3, 6])
+    keep = _keep([32, 24], 0.1, tf.constant([1, 2]))
+    half = value_and_gradients(lambda a, b: layer.add_and_normalize_for_training(a, b, **keep),
+                               [x, branch], [], upstream)
+    assert [t.dtype for t in half] == [tf.bfloat16] * 3
+    # The float32 reference on the same bfloat16 inputs: ours computes in float32 and rounds each
+    # output once to bfloat16 (2^-8 relative); the reference gets the upstream gradient rounded to
+    # bfloat16 as ours receives it.
+    mask = tf.cast(keep["keep_bits"] >= keep["threshold"], tf.float32) * keep["keep_scale"]
+    full = value_and_gradients(lambda a, b: layer(a + b * mask, training=False),
+                               [tf.cast(x, tf.float32), tf.cast(branch, tf.float32)], [],
+                               tf.cast(tf.cast(upstream, tf.bfloat16), tf.float32))
+    for name, ours, reference in zip(["value", "d/dx", "d/dbranch"], half, full):
+        assert relative_error(tf.cast(ours, tf.float32), reference) <= 2.0 ** -8, name
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
+def test_attention_softmax_with_dropout_matches_softmax_then_dropout(dtype):
+    from albert_tf.layers.dropout import dropout
+
+    scores = tf.cast(tf.random.stateless_normal([2, 3, 5, 5], seed=[9, 13]) * 4.0, dtype)
+    mask = tf.constant([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], tf.float32)
+    adder = tf.reshape((1.0 - mask) * -10000.0, [2, 1, 1, 5])
+    upstream = tf.random.stateless_normal([2, 3, 5, 5], seed=[11, 13])
+    seed = tf.constant([3, 4])
+    # The reference in float32 on the same inputs, the mask of `dropout` with the same seed; ours rounds
+    # each output once to `dtype` (bfloat16: 2^-8 relative).
+    # The upstream gradient reaches ours through the cast to `dtype`: the reference gets it rounded alike.
+    reference_scores = tf.cast(scores, tf.float32)
+    reference_upstream = tf.cast(tf.cast(upstream, dtype), tf.float32)
+    plain = value_and_gradients(lambda s: dropout(attention_softmax(s, adder, 0.125), 0.2, seed),
+                                [reference_scores], [], reference_upstream)
+    fused = value_and_gradients(
+        lambda s: attention_softmax_for_training(s, adder, 0.125, **_keep([2, 3, 5, 5], 0.2, seed)),
+        [scores], [], upstream)
+    tolerance = TOLERANCE if dtype == tf.float32 else 2.0 ** -8
+    for name, ours, reference in zip(["value", "d/dscores"], fused, plain):
+        assert ours.dtype == dtype, name
+        assert relative_error(tf.cast(ours, tf.float32), reference) <= tolerance, name
+    assert float(tf.reduce_sum(tf.cast(fused[0] == 0, tf.float32))) > 3 * 5 * 2  # dropped beyond the padding (30)

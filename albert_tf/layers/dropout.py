@@ -29,13 +29,30 @@ def dropout(x, rate, seed):
         seed: an int32 tensor of shape [2] (a stateless seed); the same seed
             gives the same mask.
     """
-    threshold = round(rate * _LEVELS)
+    threshold = dropout_threshold(rate)
     if threshold == 0:
         return x
-    shape = tf.shape(x)
-    size = tf.size(x)
-    words = tf.random.stateless_uniform([(size + 1) // 2], seed, minval=None, maxval=None, dtype=tf.int32)
-    bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size]
-    keep = tf.reshape(bits >= threshold, shape)
-    scale = tf.cast(_LEVELS / (_LEVELS - threshold), x.dtype)
+    keep = dropout_bits(tf.shape(x), seed) >= threshold
+    scale = tf.cast(keep_scale(threshold), x.dtype)
     return tf.where(keep, x * scale, tf.zeros_like(x))
+
+
+def dropout_threshold(rate):
+    """The 16-bit draws below this are dropped: `rate` * 2^16, rounded (0: no dropout)."""
+    return round(rate * _LEVELS)
+
+
+def keep_scale(threshold):
+    """1 / (1 - rate') for the rate' = threshold / 2^16 that `dropout_threshold` gives, a Python float."""
+    return _LEVELS / (_LEVELS - threshold)
+
+
+def dropout_bits(shape, seed):
+    """The 16 random bits of each element of a tensor of `shape` (uint16), as `dropout` draws them.
+
+    Fused kernels take these and keep an element where its bits are at least
+    `dropout_threshold(rate)`: the same mask as `dropout(x, rate, seed)`.
+    """
+    size = tf.reduce_prod(shape)
+    words = tf.random.stateless_uniform([(size + 1) // 2], seed, minval=None, maxval=None, dtype=tf.int32)
+    return tf.reshape(tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:size], shape)

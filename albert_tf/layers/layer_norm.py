@@ -57,6 +57,29 @@ def _normalize_for_training(x, gamma, beta, epsilon):
     return normalize(x, tf.convert_to_tensor(gamma), tf.convert_to_tensor(beta))
 
 
+def _residual_sum(x, branch, bits, threshold, scale):
+    # x + dropout(branch) in float32; `bits` None: no dropout.
+    branch = tf.cast(branch, tf.float32)
+    if bits is not None:
+        branch = tf.where(bits >= threshold, branch * scale, tf.zeros_like(branch))
+    return tf.cast(x, tf.float32) + branch
+
+
+@tf.function(jit_compile=True)
+def _add_normalize_forward(x, branch, bits, gamma, beta, epsilon, threshold, scale):
+    y, mean, rstd = _normalize_with_statistics(_residual_sum(x, branch, bits, threshold, scale), gamma, beta, epsilon)
+    return tf.cast(y, x.dtype), mean, rstd
+
+
+@tf.function(jit_compile=True)
+def _add_normalize_backward(dy, x, branch, bits, gamma, mean, rstd, threshold, scale):
+    # The sum is recomputed from its (half-precision) terms rather than kept in float32.
+    summed = _residual_sum(x, branch, bits, threshold, scale)
+    dsum, dgamma, dbeta = _normalize_backward.python_function(tf.cast(dy, tf.float32), summed, gamma, mean, rstd)
+    dbranch = dsum if bits is None else tf.where(bits >= threshold, dsum * scale, tf.zeros_like(dsum))
+    return tf.cast(dsum, x.dtype), tf.cast(dbranch, branch.dtype), dgamma, dbeta
+
+
 @keras.saving.register_keras_serializable(package="albert_tf")
 class LayerNorm(keras.layers.Layer):
     """Layer normalization over the last axis, always computed in float32.
@@ -85,8 +108,42 @@ class LayerNorm(keras.layers.Layer):
 
     def build(self, input_shape):
         width = input_shape[-1]
-        self.gamma = self.add_weight(name="gamma", shape=(width,), initializer="ones")
-        self.beta = self.add_weight(name="beta", shape=(width,), initializer="zeros")
+        # Never cast, even when read inside a half-precision layer (add_and_normalize_for_training).
+        self.gamma = self.add_weight(name="gamma", shape=(width,), initializer="ones", autocast=False)
+        self.beta = self.add_weight(name="beta", shape=(width,), initializer="zeros", autocast=False)
+
+    def add_and_normalize_for_training(self, x, branch, keep_bits=None, threshold=0, keep_scale=1.0):
+        """LN(x + dropout(branch)) for training graphs, in the dtype of `x`: one fused kernel each way.
+
+        The transformer block's post-LN residual. Unfused under mixed
+        precision, the dropout (scale, select), the residual add, the casts
+        to float32 and back and their gradients are each a memory-bound pass
+        over the [batch*seq, H] activations (about 60 ms of albert_base's bf16
+        step on a CPU, benchmarks/RESULTS.md). Here the sum and the norm are
+        computed in float32 from the half-precision terms (one rounding, at
+        the output) and the backward kernel recomputes the sum from them.
+
+        Args:
+            x: the residual stream, [..., H].
+            branch: the sublayer output, same shape and dtype.
+            keep_bits: uint16 bits of `dropout_bits` for the branch, or None
+                for no dropout; an element is kept where its bits are at
+                least `threshold`, and then scaled by `keep_scale`.
+        Returns:
+            The normalized sum, in the dtype of `x`.
+        """
+        epsilon = self.epsilon
+
+        @tf.custom_gradient
+        def add_normalize(x, branch, gamma, beta):
+            y, mean, rstd = _add_normalize_forward(x, branch, keep_bits, gamma, beta, epsilon, threshold, keep_scale)
+
+            def gradient(dy):
+                return _add_normalize_backward(dy, x, branch, keep_bits, gamma, mean, rstd, threshold, keep_scale)
+
+            return y, gradient
+
+        return add_normalize(x, branch, tf.convert_to_tensor(self.gamma), tf.convert_to_tensor(self.beta))
 
     def call(self, inputs, training=None):
         # Keras casts float inputs to this layer's float32 compute dtype.

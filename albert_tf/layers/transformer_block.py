@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from albert_tf.activations import get_activation
 from albert_tf.layers.attention_softmax import attention_softmax, attention_softmax_for_training
-from albert_tf.layers.dropout import dropout
+from albert_tf.layers.dropout import dropout, dropout_bits, dropout_threshold, keep_scale
 from albert_tf.layers.layer_norm import LayerNorm
 from albert_tf.layers.shared_weights import CastOncePerPass
 
@@ -142,17 +142,29 @@ class TransformerBlock(keras.layers.Layer):
     def _norm(self, layer, x, training):
         return tf.cast(layer(x, training=training), self.compute_dtype)
 
-    def _dropout(self, layer, x, training, seeds):
+    def _seed(self, layer, seeds):
         # `layer` (a keras.layers.Dropout) holds the rate and the seed generator, whose state
         # checkpoints keep; the mask comes from `dropout` (16 random bits an element). `seeds`:
         # drawn before the block when it is recomputed, so that both passes use the same masks.
-        if not training or layer.rate == 0:
-            return x
         seed = layer.seed_generator.next() if seeds is None else seeds[layer.name]
         # The int64 generator state folded into an int32 seed, as Keras does
         # (keras/src/backend/tensorflow/random.py).
-        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
-        return dropout(x, layer.rate, seed)
+        return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+
+    def _dropout(self, layer, x, training, seeds):
+        if not training or layer.rate == 0:
+            return x
+        return dropout(x, layer.rate, self._seed(layer, seeds))
+
+    def _keep_bits(self, layer, shape, seeds):
+        # The arguments of the fused kernels that apply `layer`'s dropout (the mask `_dropout` would give).
+        if layer.rate == 0:
+            return {}
+        seed = self._seed(layer, seeds)
+        threshold = dropout_threshold(layer.rate)
+        if threshold == 0:
+            return {}
+        return {"keep_bits": dropout_bits(shape, seed), "threshold": threshold, "keep_scale": keep_scale(threshold)}
 
     _DENSE = ("query", "key", "value", "attention_output", "intermediate", "output")
 
@@ -183,23 +195,37 @@ class TransformerBlock(keras.layers.Layer):
         # Softmax in float32; the additive mask as the original (not -inf).
         adder = (1.0 - tf.cast(input_mask, tf.float32)) * -10000.0
         adder = tf.expand_dims(tf.expand_dims(adder, 1), 1)  # [B, 1, 1, S] (LiteRT has no new-axis slicing)
-        softmax = attention_softmax_for_training if training else attention_softmax
-        probs = softmax(scores, adder, 1.0 / math.sqrt(float(d)))
-        probs = self._dropout(self.attention_probs_dropout, probs, training, seeds)
+        if training:
+            # The attention dropout inside the softmax's fused kernels.
+            probs = attention_softmax_for_training(
+                scores, adder, 1.0 / math.sqrt(float(d)),
+                **self._keep_bits(self.attention_probs_dropout, tf.shape(scores), seeds),
+            )
+        else:
+            probs = attention_softmax(scores, adder, 1.0 / math.sqrt(float(d)))
         context = tf.matmul(probs, value)  # [B, N, S, d]
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, n * d])
-        output = tf.nn.bias_add(
+        # The output before its dropout (applied by `_residual`).
+        return tf.nn.bias_add(
             tf.matmul(context, weights["attention_output_kernel"]), weights["attention_output_bias"]
         )
-        return self._dropout(self.attention_output_dropout, output, training, seeds)
 
-    def _feed_forward(self, x, training, weights, seeds=None):
+    def _feed_forward(self, x, training, weights):
         activation = self.training_activation if training else self.activation
         hidden = activation(
             tf.nn.bias_add(tf.matmul(x, weights["intermediate_kernel"]), weights["intermediate_bias"])
         )
-        output = tf.nn.bias_add(tf.matmul(hidden, weights["output_kernel"]), weights["output_bias"])
-        return self._dropout(self.output_dropout, output, training, seeds)
+        # The output before its dropout (applied by `_residual`).
+        return tf.nn.bias_add(tf.matmul(hidden, weights["output_kernel"]), weights["output_bias"])
+
+    def _residual(self, x, branch, dropout_layer, norm, training, seeds):
+        """x + dropout(branch), then `norm` (post-LN; None: pre-LN, no norm here)."""
+        if norm is None:
+            return x + self._dropout(dropout_layer, branch, training, seeds)
+        if not training:
+            return self._norm(norm, x + branch, training)
+        # Training: dropout, sum and LayerNorm in one fused kernel each way.
+        return norm.add_and_normalize_for_training(x, branch, **self._keep_bits(dropout_layer, tf.shape(branch), seeds))
 
     def call(self, inputs, input_mask, training=None, use_index=None, uses=1):
         weights = self._weights(training, use_index, uses)
@@ -226,23 +252,21 @@ class TransformerBlock(keras.layers.Layer):
         shape = tf.shape(inputs)
         batch, seq = shape[0], shape[1]
         x = tf.reshape(inputs, [-1, self.hidden_size])
+        attention_norm, output_norm = self.attention_layer_norm, self.output_layer_norm
         if self.normalize_first:
-            x = x + self._attention(
-                self._norm(self.attention_layer_norm, x, training),
-                input_mask, batch, seq, training, weights, seeds,
-            )
-            x = x + self._feed_forward(
-                self._norm(self.output_layer_norm, x, training), training, weights, seeds
-            )
+            attention_input = self._norm(attention_norm, x, training)
+            attention_norm = None
         else:
-            x = self._norm(
-                self.attention_layer_norm,
-                x + self._attention(x, input_mask, batch, seq, training, weights, seeds),
-                training,
-            )
-            x = self._norm(
-                self.output_layer_norm, x + self._feed_forward(x, training, weights, seeds), training
-            )
+            attention_input = x
+        attention = self._attention(attention_input, input_mask, batch, seq, training, weights, seeds)
+        x = self._residual(x, attention, self.attention_output_dropout, attention_norm, training, seeds)
+        if self.normalize_first:
+            ffn_input = self._norm(output_norm, x, training)
+            output_norm = None
+        else:
+            ffn_input = x
+        ffn = self._feed_forward(ffn_input, training, weights)
+        x = self._residual(x, ffn, self.output_dropout, output_norm, training, seeds)
         return tf.reshape(x, shape)
 
     def compute_output_shape(self, inputs_shape, input_mask_shape=None):
