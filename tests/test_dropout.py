@@ -49,3 +49,33 @@ def test_gradient_is_the_mask_times_the_scale():
 def test_a_rate_below_half_a_level_is_no_dropout():
     x = tf.random.stateless_normal([8, 8], seed=[1, 1])
     assert dropout(x, 2.0 ** -18, tf.constant([1, 2])) is x
+
+
+@pytest.mark.parametrize("shape", [(8, 12, 16, 16), (3, 5, 7), (1,)])
+def test_bits_are_tensorflows_philox_stream(shape):
+    # dropout_bits computes Philox-4x32-10 itself (one XLA kernel); its words must be the ones
+    # TensorFlow's stateless kernel draws for the same seed: block b's word j is TensorFlow's word
+    # 4b + j, placed in the j-th quarter of the elements, two 16-bit halves (low first) each.
+    from albert_tf.layers.dropout import dropout_bits
+
+    seed = tf.constant([12345, -678])
+    size = int(np.prod(shape))
+    blocks = (size + 7) // 8
+    words = tf.random.stateless_uniform([4 * blocks], seed, minval=None, maxval=None, dtype=tf.int32)
+    expected = tf.bitcast(words, tf.uint32).numpy().reshape(blocks, 4).T.reshape(-1).view(np.uint16)[:size]
+    bits = dropout_bits(tf.constant(shape), seed).numpy()
+    assert bits.dtype == np.uint16 and bits.shape == shape
+    np.testing.assert_array_equal(bits.reshape(-1), expected)
+
+
+def test_bits_of_neighbouring_elements_are_uncorrelated():
+    # Kept/dropped flags of adjacent elements (the two halves of one word, and across the quarter
+    # boundaries) are independent: the rate of "both dropped" is rate^2 within 6 standard errors.
+    from albert_tf.layers.dropout import dropout_bits
+
+    n = 2 ** 20
+    dropped = dropout_bits(tf.constant([n]), tf.constant([3, 4])).numpy() < round(0.5 * 2 ** 16)
+    for lag in (1, 2, n // 4):
+        both = np.mean(dropped[:-lag] & dropped[lag:])
+        sigma = np.sqrt(0.25 * 0.75 / (n - lag))
+        assert abs(both - 0.25) <= 6 * sigma, lag
