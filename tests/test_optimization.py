@@ -75,6 +75,14 @@ def test_gated_update_is_skipped():
     optimizer.apply_gate.assign(1.0)
     optimizer.apply([np.ones(3, np.float32)], [variable])
     assert (variable.numpy() < 1).all()
+    # A gated step leaves the variable and both moments exactly as they were, even when its gradient
+    # is not finite (the gate is folded into scalar factors, and the moments take a no-NaN product).
+    before = [t.numpy().copy() for t in (variable, optimizer._momentums[0], optimizer._velocities[0])]
+    optimizer.apply_gate.assign(0.0)
+    optimizer.apply([np.array([np.nan, np.inf, -np.inf], np.float32)], [variable])
+    after = [t.numpy() for t in (variable, optimizer._momentums[0], optimizer._velocities[0])]
+    for b, a in zip(before, after):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_our_paths_exclude_the_same_variables_as_the_original_names():

@@ -3,6 +3,7 @@
 import re
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 # Variables the original excludes from weight decay and from LAMB's layer
@@ -40,7 +41,10 @@ class AlbertLamb(keras.optimizers.Lamb):
     while the scalar variable `apply_gate` is 1; the training step writes 0 to
     it after a step with non-finite gradients, so the step is skipped without
     a conditional around `apply` (which tf.distribute does not allow in a
-    replica context).
+    replica context). The gate enters the update as scalar factors (moment
+    decay 1, gradient weight 0 taken with `multiply_no_nan`, step size 0), so
+    a skipped step's gradient may be inf or NaN and the gate costs no pass
+    over the variables.
 
     One gradient reduction: under a tf.distribute strategy, Keras sums the
     gradients over replicas inside `apply`. `Trainer` sums them itself, before
@@ -129,8 +133,20 @@ class AlbertLamb(keras.optimizers.Lamb):
         gradient = ops.cast(gradient, dtype)
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
-        new_m = m * self.beta_1 + gradient * (1.0 - self.beta_1)
-        new_v = v * self.beta_2 + ops.square(gradient) * (1.0 - self.beta_2)
+        # 1 - beta in Python (double), rounded once, as the plain expression `gradient * (1.0 - beta_1)`.
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        one_minus_beta_1, one_minus_beta_2 = ops.cast(1.0 - self.beta_1, dtype), ops.cast(1.0 - self.beta_2, dtype)
+        if self.apply_gate is not None:
+            # The gate folded into the scalars, without a pass over m, v or the variable: with the
+            # gate at 0, m and v keep their values (factors 1 and 0, the zero product taken even of a
+            # non-finite gradient), and the step size is 0.
+            keep = ops.cast(self.apply_gate, "bool")
+            beta_1, beta_2 = ops.where(keep, beta_1, 1.0), ops.where(keep, beta_2, 1.0)
+            one_minus_beta_1 = ops.where(keep, one_minus_beta_1, 0.0)
+            one_minus_beta_2 = ops.where(keep, one_minus_beta_2, 0.0)
+            lr = ops.where(keep, lr, 0.0)
+        new_m = m * beta_1 + tf.math.multiply_no_nan(gradient, one_minus_beta_1)
+        new_v = v * beta_2 + tf.math.multiply_no_nan(ops.square(gradient), one_minus_beta_2)
         m_hat, v_hat = new_m, new_v
         if self.bias_correction:
             step = ops.cast(self.iterations + 1, dtype)
@@ -145,11 +161,6 @@ class AlbertLamb(keras.optimizers.Lamb):
             ratio = ops.where(w_norm > 0, ops.where(u_norm > 0, w_norm / u_norm, 1.0), 1.0)
             update = update * ratio
         new_variable = variable - lr * update
-        if self.apply_gate is not None:
-            keep = ops.cast(self.apply_gate, "bool")
-            new_m = ops.where(keep, new_m, m)
-            new_v = ops.where(keep, new_v, v)
-            new_variable = ops.where(keep, new_variable, variable)
         self.assign(m, new_m)
         self.assign(v, new_v)
         self.assign(variable, new_variable)

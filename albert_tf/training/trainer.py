@@ -232,10 +232,16 @@ class Trainer:
         trained = [v for v, g in zip(self.model.trainable_variables, gradients) if g is not None]
         gradients = [g for g in gradients if g is not None]
         gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-        gradients = [g / self.loss_scale for g in gradients]
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients])
-        gradients = [tf.where(finite, g, tf.zeros_like(g)) for g in gradients]
-        gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm)
+        # One pass over the summed gradients: the loss scale (a power of two, so exact) and the
+        # clipping to the global norm are one scalar factor, as tf.clip_by_global_norm computes it.
+        # An inf or NaN element makes the global norm non-finite: the step is then skipped by the
+        # optimizer's gate, which also discards the gradient itself (AlbertLamb), so no tf.where
+        # over every gradient is needed. (A finite norm that overflows float32 is skipped as well,
+        # where clipping by it would have made every gradient NaN.)
+        norm = tf.linalg.global_norm(gradients) / self.loss_scale
+        finite = tf.math.is_finite(norm)
+        factor = self.clip_norm * tf.minimum(1.0 / norm, 1.0 / self.clip_norm) / self.loss_scale
+        gradients = [g * tf.cast(factor, g.dtype) for g in gradients]
         self.optimizer.apply_gate.assign(tf.cast(finite, tf.float32))
         # Every replica now holds the same global gradient and applies it to
         # its copy of the variables (no second sum: aggregate_gradients=False).
