@@ -48,8 +48,9 @@ def padded(features, names=("input_ids", "segment_ids")):
     return arrays
 
 
-def assert_close(actual, expected, name):
-    scale = max(float(np.max(np.abs(expected))), 1e-6)
+def assert_close(actual, expected, name, scale=None):
+    """Within 1e-5 of `scale` (default: the largest |expected|): float32 round-off of two graphs of the same math."""
+    scale = max(float(np.max(np.abs(expected))), 1e-6) if scale is None else scale
     assert float(np.max(np.abs(actual - expected))) <= 1e-5 * scale, name
 
 
@@ -176,4 +177,7 @@ def test_race_export(shared_data, tmp_path):
         ids = np.asarray(flat).reshape(4, -1)
         inputs = {"input_ids": ids[None], "input_mask": np.asarray(features["input_mask"][row]).reshape(1, 4, -1),
                   "segment_ids": np.asarray(features["segment_ids"][row]).reshape(1, 4, -1)}
-        assert_close(outputs["text/logits"][row], model(inputs)["logits"].numpy()[0], f"race row {row}")
+        # A choice's logit is w . pooled + b with |pooled| <= 1 (tanh): its round-off is relative to
+        # sum |w|, not to the logit, which a freshly initialized scorer makes nearly cancel (~3e-5).
+        scale = float(np.sum(np.abs(model.scorer.output_weights.numpy())))
+        assert_close(outputs["text/logits"][row], model(inputs)["logits"].numpy()[0], f"race row {row}", scale)
