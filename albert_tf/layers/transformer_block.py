@@ -27,9 +27,11 @@ class TransformerBlock(keras.layers.Layer):
     padded keys. Kernels are 2-D `[in, out]` matrices as in the checkpoint;
     internally the activations are kept as `[batch * seq, width]` matrices so
     every projection is one plain GEMM that oneDNN fuses with its bias (and,
-    in inference, GELU). With `training=True`, GELU and LayerNorm run as
-    XLA-fused kernels with analytic gradients (see `gelu_for_training` and
-    `LayerNorm`). Softmax and LayerNorm run in float32 under mixed precision.
+    in inference, GELU). With `training=True`, GELU, the attention softmax
+    with its dropout, and each post-LN residual (dropout, sum and LayerNorm)
+    run as XLA-fused kernels with analytic gradients (`gelu_for_training`,
+    `attention_softmax_for_training`, `LayerNorm.add_and_normalize_for_training`).
+    Softmax and LayerNorm run in float32 under mixed precision.
 
     Activation recomputation: with `recompute = True` (a training option,
     not part of the config; `Trainer(recompute_blocks=True)` sets it), a
