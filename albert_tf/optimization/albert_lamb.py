@@ -145,25 +145,25 @@ class AlbertLamb(keras.optimizers.Lamb):
             one_minus_beta_1 = ops.where(keep, one_minus_beta_1, 0.0)
             one_minus_beta_2 = ops.where(keep, one_minus_beta_2, 0.0)
             lr = ops.where(keep, lr, 0.0)
-        new_m = m * beta_1 + tf.math.multiply_no_nan(gradient, one_minus_beta_1)
-        new_v = v * beta_2 + tf.math.multiply_no_nan(ops.square(gradient), one_minus_beta_2)
-        m_hat, v_hat = new_m, new_v
+        m_divisor = v_divisor = ops.cast(1.0, dtype)
         if self.bias_correction:
             step = ops.cast(self.iterations + 1, dtype)
-            m_hat = new_m / (1.0 - ops.power(ops.cast(self.beta_1, dtype), step))
-            v_hat = new_v / (1.0 - ops.power(ops.cast(self.beta_2, dtype), step))
-        update = m_hat / (ops.sqrt(v_hat) + self.epsilon)
-        if self._weight_decay_flags[index]:
-            update = update + self.weight_decay_rate * variable
+            m_divisor = 1.0 - ops.power(ops.cast(self.beta_1, dtype), step)
+            v_divisor = 1.0 - ops.power(ops.cast(self.beta_2, dtype), step)
+        weight_decay_rate = self.weight_decay_rate if self._weight_decay_flags[index] else 0.0
+        new_m, new_v, update = _moments_and_update(
+            gradient, tf.convert_to_tensor(m), tf.convert_to_tensor(v), tf.convert_to_tensor(variable),
+            beta_1, beta_2, one_minus_beta_1, one_minus_beta_2, m_divisor, v_divisor, self.epsilon,
+            weight_decay_rate)
+        step_size = lr
         if self._layer_adaptation_flags[index]:
-            w_norm = ops.sqrt(ops.sum(ops.square(variable)))
-            u_norm = ops.sqrt(ops.sum(ops.square(update)))
-            ratio = ops.where(w_norm > 0, ops.where(u_norm > 0, w_norm / u_norm, 1.0), 1.0)
-            update = update * ratio
-        new_variable = variable - lr * update
+            # The norms with TensorFlow's reductions, which use every core (XLA's run on one).
+            w_norm = tf.sqrt(2.0 * tf.nn.l2_loss(variable))
+            u_norm = tf.sqrt(2.0 * tf.nn.l2_loss(update))
+            step_size = lr * ops.where(w_norm > 0, ops.where(u_norm > 0, w_norm / u_norm, 1.0), 1.0)
         self.assign(m, new_m)
         self.assign(v, new_v)
-        self.assign(variable, new_variable)
+        self.assign(variable, _step(tf.convert_to_tensor(variable), update, step_size))
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
         # The cross-replica sum in Keras' TensorFlow optimizer (keras/src/backend/tensorflow/optimizer.py,
@@ -185,3 +185,26 @@ class AlbertLamb(keras.optimizers.Lamb):
             aggregate_gradients=self.aggregate_gradients,
         )
         return config
+
+
+@tf.function(jit_compile=True)
+def _moments_and_update(gradient, m, v, variable, beta_1, beta_2, one_minus_beta_1, one_minus_beta_2,
+                        m_divisor, v_divisor, epsilon, weight_decay_rate):
+    """(new m, new v, update before the trust ratio) of `AlbertLamb`, in one element-wise XLA kernel.
+
+    Op by op these are about a dozen passes over each variable's size (most of
+    the step's tail after the last matmul on a CPU, benchmarks/RESULTS.md);
+    fused, one pass reads g, m, v and the variable and writes three tensors.
+    The trust ratio's norms stay outside: XLA runs reductions on one thread.
+    """
+    new_m = m * beta_1 + tf.math.multiply_no_nan(gradient, one_minus_beta_1)
+    new_v = v * beta_2 + tf.math.multiply_no_nan(tf.square(gradient), one_minus_beta_2)
+    update = (new_m / m_divisor) / (tf.sqrt(new_v / v_divisor) + epsilon)
+    if weight_decay_rate:
+        update = update + weight_decay_rate * variable
+    return new_m, new_v, update
+
+
+@tf.function(jit_compile=True)
+def _step(variable, update, step_size):
+    return variable - step_size * update
