@@ -106,13 +106,18 @@ def test_encoder_gradients_match_between_paths(variant, ln_type):
         assert relative_error(ours, reference) <= TOLERANCE, name
 
 
-@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
-def test_attention_softmax_for_training_matches_autodiff(dtype):
-    # [B, N, S, S] scores, the first sequence padded after 3 tokens; the scale of 64-wide heads.
-    scores = tf.cast(tf.random.stateless_normal([2, 3, 5, 5], seed=[9, 10]) * 4.0, dtype)
+def attention_inputs(dtype, scores_seed, upstream_seed):
+    """[B, N, S, S] scores with the first sequence padded after 3 tokens, their additive mask, an upstream gradient."""
+    scores = tf.cast(tf.random.stateless_normal([2, 3, 5, 5], seed=scores_seed) * 4.0, dtype)
     mask = tf.constant([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], tf.float32)
     adder = tf.reshape((1.0 - mask) * -10000.0, [2, 1, 1, 5])
-    upstream = tf.random.stateless_normal([2, 3, 5, 5], seed=[11, 12])
+    return scores, adder, tf.random.stateless_normal([2, 3, 5, 5], seed=upstream_seed)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
+def test_attention_softmax_for_training_matches_autodiff(dtype):
+    # The scale 0.125 is that of 64-wide heads.
+    scores, adder, upstream = attention_inputs(dtype, [9, 10], [11, 12])
     plain = value_and_gradients(lambda s: attention_softmax(s, adder, 0.125), [scores], [], upstream)
     fused = value_and_gradients(lambda s: attention_softmax_for_training(s, adder, 0.125), [scores], [], upstream)
     # Both compute in float32 and differ only in the order of operations; in bfloat16 the last rounding
@@ -181,10 +186,7 @@ def test_add_and_normalize_in_bfloat16_rounds_once():
 def test_attention_softmax_with_dropout_matches_softmax_then_dropout(dtype):
     from albert_tf.layers.dropout import dropout
 
-    scores = tf.cast(tf.random.stateless_normal([2, 3, 5, 5], seed=[9, 13]) * 4.0, dtype)
-    mask = tf.constant([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], tf.float32)
-    adder = tf.reshape((1.0 - mask) * -10000.0, [2, 1, 1, 5])
-    upstream = tf.random.stateless_normal([2, 3, 5, 5], seed=[11, 13])
+    scores, adder, upstream = attention_inputs(dtype, [9, 13], [11, 13])
     seed = tf.constant([3, 4])
     # The reference in float32 on the same inputs, the mask of `dropout` with the same seed; ours rounds
     # each output once to `dtype` (bfloat16: 2^-8 relative).

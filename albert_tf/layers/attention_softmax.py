@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from albert_tf.layers.dropout import apply_dropout_bits
+
 
 def attention_softmax(scores, adder, scale):
     """softmax(float32(scores) * scale + adder) over the last axis, in the dtype of `scores`.
@@ -13,14 +15,10 @@ def attention_softmax(scores, adder, scale):
     return tf.cast(tf.nn.softmax(logits), scores.dtype)
 
 
-def _dropped(probs, bits, threshold, scale):
-    return probs if bits is None else tf.where(bits >= threshold, probs * scale, tf.zeros_like(probs))
-
-
 @tf.function(jit_compile=True)
 def _forward(scores, adder, scale, bits, threshold, keep_scale):
     probs = tf.nn.softmax(tf.cast(scores, tf.float32) * scale + adder)
-    return tf.cast(_dropped(probs, bits, threshold, keep_scale), scores.dtype)
+    return tf.cast(apply_dropout_bits(probs, bits, threshold, keep_scale), scores.dtype)
 
 
 @tf.function(jit_compile=True)
@@ -30,7 +28,7 @@ def _backward(dprobs, scores, adder, scale, bits, threshold, keep_scale):
     # dz = p * (dp - sum(dp * p)), and dscores = scale * dz; dp is the upstream
     # gradient through the dropout (masked and scaled as the forward).
     probs = tf.nn.softmax(tf.cast(scores, tf.float32) * scale + adder)
-    dp = _dropped(tf.cast(dprobs, tf.float32), bits, threshold, keep_scale)
+    dp = apply_dropout_bits(tf.cast(dprobs, tf.float32), bits, threshold, keep_scale)
     dz = probs * (dp - tf.reduce_sum(dp * probs, axis=-1, keepdims=True))
     return tf.cast(dz * scale, scores.dtype)
 

@@ -7,7 +7,7 @@ _LEVELS = 2 ** 16
 
 def dropout_rate_used(rate):
     """The rate `dropout` applies: `rate` rounded to a multiple of 2^-16 (within 2^-17 of it)."""
-    return round(rate * _LEVELS) / _LEVELS
+    return dropout_threshold(rate) / _LEVELS
 
 
 def dropout(x, rate, seed):
@@ -32,9 +32,20 @@ def dropout(x, rate, seed):
     threshold = dropout_threshold(rate)
     if threshold == 0:
         return x
-    keep = dropout_bits(tf.shape(x), seed) >= threshold
     scale = tf.cast(keep_scale(threshold), x.dtype)
-    return tf.where(keep, x * scale, tf.zeros_like(x))
+    return apply_dropout_bits(x, dropout_bits(tf.shape(x), seed), threshold, scale)
+
+
+def apply_dropout_bits(x, bits, threshold, scale):
+    """x with the elements whose `bits` are below `threshold` zeroed and the others times `scale`.
+
+    `bits` None: x as it is. The one place the mask is applied: by `dropout`,
+    and inside the fused kernels (attention softmax, residual LayerNorm),
+    forward and backward alike.
+    """
+    if bits is None:
+        return x
+    return tf.where(bits >= threshold, x * scale, tf.zeros_like(x))
 
 
 def dropout_threshold(rate):

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from albert_tf.layers.dropout import apply_dropout_bits
+
 
 def _normalize_with_statistics(x, gamma, beta, epsilon):
     """The normalized output, and the mean and 1/std the gradient needs."""
@@ -59,10 +61,7 @@ def _normalize_for_training(x, gamma, beta, epsilon):
 
 def _residual_sum(x, branch, bits, threshold, scale):
     # x + dropout(branch) in float32; `bits` None: no dropout.
-    branch = tf.cast(branch, tf.float32)
-    if bits is not None:
-        branch = tf.where(bits >= threshold, branch * scale, tf.zeros_like(branch))
-    return tf.cast(x, tf.float32) + branch
+    return tf.cast(x, tf.float32) + apply_dropout_bits(tf.cast(branch, tf.float32), bits, threshold, scale)
 
 
 @tf.function(jit_compile=True)
@@ -76,7 +75,7 @@ def _add_normalize_backward(dy, x, branch, bits, gamma, mean, rstd, threshold, s
     # The sum is recomputed from its (half-precision) terms rather than kept in float32.
     summed = _residual_sum(x, branch, bits, threshold, scale)
     dsum, dgamma, dbeta = _normalize_backward.python_function(tf.cast(dy, tf.float32), summed, gamma, mean, rstd)
-    dbranch = dsum if bits is None else tf.where(bits >= threshold, dsum * scale, tf.zeros_like(dsum))
+    dbranch = apply_dropout_bits(dsum, bits, threshold, scale)
     return tf.cast(dsum, x.dtype), tf.cast(dbranch, branch.dtype), dgamma, dbeta
 
 

@@ -254,21 +254,15 @@ class TransformerBlock(keras.layers.Layer):
         shape = tf.shape(inputs)
         batch, seq = shape[0], shape[1]
         x = tf.reshape(inputs, [-1, self.hidden_size])
-        attention_norm, output_norm = self.attention_layer_norm, self.output_layer_norm
-        if self.normalize_first:
-            attention_input = self._norm(attention_norm, x, training)
-            attention_norm = None
-        else:
-            attention_input = x
+        # Pre-LN normalizes each sublayer's input, post-LN each residual sum (`_residual`).
+        pre = self.normalize_first
+        attention_input = self._norm(self.attention_layer_norm, x, training) if pre else x
         attention = self._attention(attention_input, input_mask, batch, seq, training, weights, seeds)
-        x = self._residual(x, attention, self.attention_output_dropout, attention_norm, training, seeds)
-        if self.normalize_first:
-            ffn_input = self._norm(output_norm, x, training)
-            output_norm = None
-        else:
-            ffn_input = x
+        x = self._residual(x, attention, self.attention_output_dropout,
+                           None if pre else self.attention_layer_norm, training, seeds)
+        ffn_input = self._norm(self.output_layer_norm, x, training) if pre else x
         ffn = self._feed_forward(ffn_input, training, weights)
-        x = self._residual(x, ffn, self.output_dropout, output_norm, training, seeds)
+        x = self._residual(x, ffn, self.output_dropout, None if pre else self.output_layer_norm, training, seeds)
         return tf.reshape(x, shape)
 
     def compute_output_shape(self, inputs_shape, input_mask_shape=None):

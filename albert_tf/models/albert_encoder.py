@@ -109,12 +109,11 @@ class AlbertEncoder(keras.Model):
             x = embedding_projection(x)
         # Each block learns its place among its calls, so that a shared block casts its weights once
         # per forward pass under mixed precision (TransformerBlock).
-        calls = [
-            block
+        uses = collections.Counter(
+            id(block)
             for layer_index in range(config.num_hidden_layers)
             for block in groups[config.group_of_layer(layer_index)]
-        ]
-        uses = collections.Counter(id(block) for block in calls)
+        )
         seen = collections.Counter()
         layer_outputs = []
         for layer_index in range(config.num_hidden_layers):
