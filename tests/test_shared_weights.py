@@ -93,7 +93,8 @@ def test_shared_casts_give_the_per_layer_casts_gradients(recompute):
     def per_layer():
         # The encoder's wiring, with the block called without its place among the calls.
         with tf.GradientTape() as tape:
-            x = encoder.embedding_projection(encoder.embedding(inputs["input_ids"], inputs["segment_ids"]))
+            x = encoder.embedding(inputs["input_ids"], inputs["segment_ids"], training=True)
+            x = encoder.embedding_projection(x, training=True)
             for _ in range(2):
                 x = block(x, inputs["input_mask"], training=True)
             loss = loss_of(x) + 0.0 * tf.reduce_sum(tf.cast(encoder.pooler(x[:, 0, :]), tf.float32))

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from albert_tf.activations import get_activation
 from albert_tf.layers.attention_softmax import attention_softmax, attention_softmax_for_training
+from albert_tf.layers.bias_add import bias_add_for_training
 from albert_tf.layers.dropout import dropout, dropout_bits, dropout_threshold, keep_scale
 from albert_tf.layers.layer_norm import LayerNorm
 from albert_tf.layers.shared_weights import CastOncePerPass
@@ -182,12 +183,19 @@ class TransformerBlock(keras.layers.Layer):
             values = [tf.cast(v, self.compute_dtype) for v in values]
         return dict(zip(names, values))
 
+    def _dense(self, x, weights, name, training):
+        # x @ kernel + bias; in half-precision training the bias gradient is summed in float32.
+        y = tf.matmul(x, weights[f"{name}_kernel"])
+        if training and self.compute_dtype != "float32":
+            return bias_add_for_training(y, weights[f"{name}_bias"])
+        return tf.nn.bias_add(y, weights[f"{name}_bias"])
+
     def _attention(self, x, input_mask, batch, seq, training, weights, seeds=None):
         n, d = self.num_attention_heads, self.head_size
 
         def heads(name):
             # [B*S, H] -> [B, N, S, d]
-            y = tf.nn.bias_add(tf.matmul(x, weights[f"{name}_kernel"]), weights[f"{name}_bias"])
+            y = self._dense(x, weights, name, training)
             return tf.transpose(tf.reshape(y, [batch, seq, n, d]), [0, 2, 1, 3])
 
         query = heads("query")
@@ -208,17 +216,13 @@ class TransformerBlock(keras.layers.Layer):
         context = tf.matmul(probs, value)  # [B, N, S, d]
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, n * d])
         # The output before its dropout (applied by `_residual`).
-        return tf.nn.bias_add(
-            tf.matmul(context, weights["attention_output_kernel"]), weights["attention_output_bias"]
-        )
+        return self._dense(context, weights, "attention_output", training)
 
     def _feed_forward(self, x, training, weights):
         activation = self.training_activation if training else self.activation
-        hidden = activation(
-            tf.nn.bias_add(tf.matmul(x, weights["intermediate_kernel"]), weights["intermediate_bias"])
-        )
+        hidden = activation(self._dense(x, weights, "intermediate", training))
         # The output before its dropout (applied by `_residual`).
-        return tf.nn.bias_add(tf.matmul(hidden, weights["output_kernel"]), weights["output_bias"])
+        return self._dense(hidden, weights, "output", training)
 
     def _residual(self, x, branch, dropout_layer, norm, training, seeds):
         """x + dropout(branch), then `norm` (post-LN; None: pre-LN, no norm here)."""

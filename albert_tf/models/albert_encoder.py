@@ -6,6 +6,7 @@ import keras
 
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.layers.albert_embedding import AlbertEmbedding
+from albert_tf.layers.training_dense import TrainingDense
 from albert_tf.layers.transformer_block import TransformerBlock
 
 
@@ -67,7 +68,7 @@ class AlbertEncoder(keras.Model):
         )
         embedding_projection = None
         if config.has_embedding_projection:
-            embedding_projection = keras.layers.Dense(
+            embedding_projection = TrainingDense(
                 config.hidden_size,
                 kernel_initializer=_kernel_init(config),
                 dtype=dtype,
@@ -91,7 +92,7 @@ class AlbertEncoder(keras.Model):
             ]
             for g in range(config.num_hidden_groups)
         ]
-        pooler = keras.layers.Dense(
+        pooler = TrainingDense(
             config.hidden_size,
             activation="tanh",
             kernel_initializer=_kernel_init(config),
