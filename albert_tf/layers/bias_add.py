@@ -15,12 +15,17 @@ def bias_add_for_training(x, bias):
 
     TensorFlow's CPU `BiasAddGrad` sums a bfloat16 gradient in bfloat16: over
     albert_base's 1024 rows (batch 8, seq 128) its error is a sizeable part
-    of the sum itself (tests/test_bias_add.py). Here the column sum is a
-    matrix product with a ones vector, which the matmul kernels accumulate in
-    float32 and round once to the dtype of `bias` (the way GPU frameworks
-    take a bias gradient); on a CPU it is also the faster of the two
-    (benchmarks/RESULTS.md). The gradient for `x` passes through.
+    of the sum itself (tests/test_bias_add.py). For a half-precision `bias`
+    the column sum here is a matrix product with a ones vector, which the
+    matmul kernels accumulate in float32 and round once to the dtype of
+    `bias` (the way GPU frameworks take a bias gradient), and on a CPU no
+    slower (benchmarks/RESULTS.md); the gradient for `x` passes through. A
+    float32 `bias` takes the plain op, whose gradient is summed in float32.
     """
+    # Read a variable here (in the dtype it is autocast to), so that the tape sees a plain tensor input.
+    bias = tf.convert_to_tensor(bias)
+    if bias.dtype == tf.float32:
+        return tf.nn.bias_add(x, bias)
 
     @tf.custom_gradient
     def add(x, bias):
@@ -29,5 +34,4 @@ def bias_add_for_training(x, bias):
 
         return tf.nn.bias_add(x, bias), gradient
 
-    # Read a variable here, so that the tape sees a plain tensor input.
-    return add(x, tf.convert_to_tensor(bias))
+    return add(x, bias)

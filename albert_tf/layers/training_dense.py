@@ -20,8 +20,7 @@ class TrainingDense(keras.layers.Dense):
     """
 
     def call(self, inputs, training=None):
-        if not training or self.bias is None or self.compute_dtype == "float32" \
-                or self.quantization_mode is not None or self.lora_enabled:
+        if not training or self.bias is None or self.quantization_mode is not None or self.lora_enabled:
             return super().call(inputs, training=training)
         x = bias_add_for_training(ops.matmul(inputs, self.kernel), self.bias)
         return x if self.activation is None else self.activation(x)

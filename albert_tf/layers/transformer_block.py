@@ -184,11 +184,9 @@ class TransformerBlock(keras.layers.Layer):
         return dict(zip(names, values))
 
     def _dense(self, x, weights, name, training):
-        # x @ kernel + bias; in half-precision training the bias gradient is summed in float32.
-        y = tf.matmul(x, weights[f"{name}_kernel"])
-        if training and self.compute_dtype != "float32":
-            return bias_add_for_training(y, weights[f"{name}_bias"])
-        return tf.nn.bias_add(y, weights[f"{name}_bias"])
+        # x @ kernel + bias; in training the bias gradient is summed in float32 (`bias_add_for_training`).
+        add = bias_add_for_training if training else tf.nn.bias_add
+        return add(tf.matmul(x, weights[f"{name}_kernel"]), weights[f"{name}_bias"])
 
     def _attention(self, x, input_mask, batch, seq, training, weights, seeds=None):
         n, d = self.num_attention_heads, self.head_size
