@@ -11,6 +11,14 @@ class ResumeError(RuntimeError):
     """Checkpoints exist but none can be restored; nothing was overwritten."""
 
 
+class RunInterrupted(Exception):
+    """A run stopped by a signal at a step boundary, its checkpoint saved; `exit_status` is 128 + the signal."""
+
+    def __init__(self, message, exit_status):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
 class ConfigError(ValueError):
     """A setting that cannot work; the message names each setting, its value and what is expected."""
 

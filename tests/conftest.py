@@ -1,4 +1,4 @@
-"""Shared fixtures: the repo on sys.path and the shared data folder."""
+"""Shared fixtures: the repo on sys.path and the test data shipped in tests/data."""
 
 import os
 import sys
@@ -11,15 +11,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SHARED_DATA = os.environ.get(
-    "ALBERT_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
+# Real data trimmed from the project's shared data (tests/data/README.md: sources and licenses).
+TEST_DATA = os.path.join(REPO, "tests", "data")
 
 
 @pytest.fixture
-def shared_data():
-    if not os.path.isdir(SHARED_DATA):
-        pytest.fail(f"shared data folder not found: {SHARED_DATA} (set ALBERT_SHARED_DATA)")
-    return SHARED_DATA
+def test_data():
+    return TEST_DATA
 
 
 @pytest.fixture(autouse=True)

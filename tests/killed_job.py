@@ -1,7 +1,7 @@
 """A tiny fine-tuning run (tiny_runs.tiny_regression_job, 12 steps, an evaluation at every checkpoint) that
 SIGKILLs itself at a named moment of a save; run as a script by test_kill_points.py.
 
-    python killed_job.py SHARED_DATA DATA_DIR OUTPUT_DIR POINT OCCURRENCE
+    python killed_job.py TEST_DATA DATA_DIR OUTPUT_DIR POINT OCCURRENCE
 
 POINT (OCCURRENCE counts its matching calls from 1):
   none            no kill: the uninterrupted run
@@ -59,15 +59,15 @@ def install(point, count):
         os.replace = kill_on(count, lambda source, target: os.path.basename(target) == name)(os.replace)
 
 
-def job(shared_data, data_dir, output_dir):
-    return tiny_regression_job(shared_data, pathlib.Path(data_dir), output_dir, **SETTINGS)
+def job(test_data, data_dir, output_dir):
+    return tiny_regression_job(test_data, pathlib.Path(data_dir), output_dir, **SETTINGS)
 
 
-def main(shared_data, data_dir, output_dir, point, count):
+def main(test_data, data_dir, output_dir, point, count):
     install(point, int(count))
     from absl import logging
     logging.set_verbosity(logging.WARNING)
-    run_training(*job(shared_data, data_dir, output_dir))
+    run_training(*job(test_data, data_dir, output_dir))
 
 
 if __name__ == "__main__":

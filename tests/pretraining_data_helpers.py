@@ -9,9 +9,9 @@ from albert_tf.data.pretraining_dataset import feature_spec
 SEQ, PRED = 128, 20
 
 
-def sentence_corpus(shared_data, path, paragraphs=400, paragraphs_per_document=6):
+def sentence_corpus(test_data, path, paragraphs=400, paragraphs_per_document=6):
     """WikiText-2 as documents of a few paragraphs, one sentence per line, blank lines between."""
-    with open(os.path.join(shared_data, "corpus_en/wikitext-2/valid.txt"), encoding="utf-8") as f:
+    with open(os.path.join(test_data, "corpus_en/wikitext-2/valid.txt"), encoding="utf-8") as f:
         lines = [line.strip() for line in f if line.strip() and not line.strip().startswith("=")]
     with open(path, "w", encoding="utf-8") as out:
         for first in range(0, paragraphs, paragraphs_per_document):

@@ -1,4 +1,4 @@
-"""A small RACE-format folder built from real SQuAD paragraphs (RACE itself is not in shared/data)."""
+"""A small RACE-format folder built from real SQuAD paragraphs (RACE itself is not in tests/data)."""
 
 import json
 import os

@@ -10,7 +10,7 @@ import pytest
 from albert_tf import AlbertConfig
 from albert_tf.albert_config import PRESETS
 
-# Preset name -> release config file in shared/data.
+# Preset name -> release config file in tests/data.
 PRESET_FILES = {
     "base_v1": "albert_configs/google_en_v1/base/config.json",
     "large_v1": "albert_configs/google_en_v1/large/config.json",
@@ -27,10 +27,10 @@ PRESET_FILES = {
 }
 
 
-def release_files(shared_data):
-    return sorted(glob.glob(os.path.join(shared_data, "albert_configs", "**", "*.json"),
+def release_files(test_data):
+    return sorted(glob.glob(os.path.join(test_data, "albert_configs", "**", "*.json"),
                             recursive=True)
-                  + glob.glob(os.path.join(shared_data, "albert_zh_brightmart", "albert_config",
+                  + glob.glob(os.path.join(test_data, "albert_zh_brightmart", "albert_config",
                                            "albert_config*.json")))
 
 
@@ -40,8 +40,8 @@ def release_files(shared_data):
 OUT_OF_RANGE = "albert_config_tiny_google_fast.json"
 
 
-def test_every_release_file_round_trips(shared_data, tmp_path):
-    files = release_files(shared_data)
+def test_every_release_file_round_trips(test_data, tmp_path):
+    files = release_files(test_data)
     assert len(files) == 14
     for path in files:
         if path.endswith(OUT_OF_RANGE):
@@ -57,8 +57,8 @@ def test_every_release_file_round_trips(shared_data, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(PRESET_FILES))
-def test_preset_equals_release_file(name, shared_data):
-    release = AlbertConfig.from_json_file(os.path.join(shared_data, PRESET_FILES[name]))
+def test_preset_equals_release_file(name, test_data):
+    release = AlbertConfig.from_json_file(os.path.join(test_data, PRESET_FILES[name]))
     assert AlbertConfig.from_preset(name) == release
 
 

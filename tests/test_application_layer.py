@@ -67,8 +67,8 @@ def test_task_and_job_configs_name_what_is_wrong(config, expected):
         assert part in message, (part, message)
 
 
-def test_registry_builds_every_task_from_settings(shared_data):
-    spm = os.path.join(shared_data, GERMAN_SPM)
+def test_registry_builds_every_task_from_settings(test_data):
+    spm = os.path.join(test_data, GERMAN_SPM)
     assert sorted(TASKS) == ["classifier", "pretraining", "race", "squad", "token_classification"]
     task = create_task("classifier", task_name="sst-2", data_dir="glue", spm_model_file=spm)
     assert task.name == "SST-2" and task.primary_metric == "accuracy" and task.export_type == "classifier"
@@ -81,9 +81,9 @@ def test_registry_builds_every_task_from_settings(shared_data):
         create_task("tagger")
 
 
-def test_classifier_warns_when_every_example_gets_one_label(shared_data):
-    task = create_task("classifier", task_name="sst-2", data_dir=os.path.join(shared_data, "glue", "SST-2"),
-                       spm_model_file=os.path.join(shared_data, GERMAN_SPM), max_seq_length=64)
+def test_classifier_warns_when_every_example_gets_one_label(test_data):
+    task = create_task("classifier", task_name="sst-2", data_dir=os.path.join(test_data, "glue", "SST-2"),
+                       spm_model_file=os.path.join(test_data, GERMAN_SPM), max_seq_length=64)
     count = len(task.features("dev")["label_ids"])
     constant = {"logits": np.tile([[2.0, -1.0]], (count, 1))}
     (warning,) = task.learning_warnings("dev", constant, {})
@@ -94,9 +94,23 @@ def test_classifier_warns_when_every_example_gets_one_label(shared_data):
     assert task.learning_warnings("dev", varied, {}) == []
 
 
-def test_the_loop_runs_from_python_without_flags(shared_data, tmp_path):
+def test_pretraining_warns_when_sop_is_no_better_than_the_majority_order():
+    task = create_task("pretraining", input_file="x.tfrecord")
+    # 400 examples, 55% in one order: two standard errors are 2 * sqrt(0.55 * 0.45 / 400) = 0.0497.
+    held_out = {"sentence_order_majority_rate": 0.55, "sentence_order_examples": 400.0, "masked_lm_accuracy": 0.3}
+    (warning,) = task.learning_warnings("eval", None, {**held_out, "sentence_order_accuracy": 0.549})
+    assert "sentence_order_accuracy 0.5490 is no better than always predicting one order (0.5500 of the 400" in warning
+    assert "two standard errors 0.0497" in warning and "sentence-order head learned nothing" in warning
+    assert task.learning_warnings("eval", None, {**held_out, "sentence_order_accuracy": 0.599}) != []
+    assert task.learning_warnings("eval", None, {**held_out, "sentence_order_accuracy": 0.60}) == []
+    (both,) = task.learning_warnings("eval", None, {**held_out, "sentence_order_accuracy": 0.5,
+                                                     "masked_lm_accuracy": 0.01})
+    assert "masked_lm_accuracy 0.0100 is at chance; the model learned nothing yet" in both
+
+
+def test_the_loop_runs_from_python_without_flags(test_data, tmp_path):
     """A tiny classifier: train, evaluate every checkpoint keeping the best, predict, export; no absl flags."""
-    task, config = tiny_classifier_job(shared_data, tmp_path, do_eval=True, do_predict=True)
+    task, config = tiny_classifier_job(test_data, tmp_path, do_eval=True, do_predict=True)
     outputs = run_training(task, config)
     assert not flags.FLAGS.is_parsed()
     out = tmp_path / "run"

@@ -23,7 +23,7 @@ OPTIONS = InstanceOptions(max_seq_length=SEQ, max_predictions_per_seq=PRED)
 
 @pytest.fixture(scope="module")
 def english(tmp_path_factory):
-    shared = os.environ.get("ALBERT_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
+    from conftest import TEST_DATA as shared
     root = tmp_path_factory.mktemp("english")
     corpus = sentence_corpus(shared, root / "corpus.txt")
     spm = os.path.join(shared, GERMAN_SPM)
@@ -189,8 +189,8 @@ def test_bad_input_is_reported_and_skipped(english, tmp_path):
                                 spm_model_file=english["spm"], options=OPTIONS, log=lambda _: None)
 
 
-def test_sentencepiece_model_without_mask_is_refused(shared_data, english, tmp_path):
-    model = os.path.join(shared_data, "sentencepiece/tensorflow_text_test/test_oss_model.model")
+def test_sentencepiece_model_without_mask_is_refused(test_data, english, tmp_path):
+    model = os.path.join(test_data, "sentencepiece/tensorflow_text_test/test_oss_model.model")
     with pytest.raises(ValueError, match=r"test_oss_model.model has no \[CLS\], \[SEP\], \[MASK\]"):
         create_pretraining_data([english["corpus"]], [str(tmp_path / "x")], spm_model_file=model,
                                 options=OPTIONS, log=lambda _: None)
@@ -201,9 +201,9 @@ def bigram_segmenter(text):
     return [text[i:i + 2] for i in range(0, len(text), 2)]
 
 
-def test_chinese_whole_word_masking_with_a_segmenter(shared_data, tmp_path):
-    corpus = os.path.join(shared_data, "albert_zh_brightmart/data/news_zh_1.txt")
-    vocab = os.path.join(shared_data, ZH_VOCAB)
+def test_chinese_whole_word_masking_with_a_segmenter(test_data, tmp_path):
+    corpus = os.path.join(test_data, "albert_zh_brightmart/data/news_zh_1.txt")
+    vocab = os.path.join(test_data, ZH_VOCAB)
     tokenizer = FullTokenizer(vocab_file=vocab)
     out = str(tmp_path / "zh.tfrecord")
     summary = create_pretraining_data([corpus], [out], vocab_file=vocab, options=OPTIONS, dupe_factor=5,

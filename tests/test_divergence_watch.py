@@ -51,8 +51,8 @@ def test_the_factor_must_be_off_or_above_one(factor):
         TrainingConfig(albert_config_file="c.json", output_dir="o", do_train=True, divergence_factor=factor).validate()
 
 
-def test_the_training_loop_warns_with_the_step_and_the_last_checkpoint(shared_data, tmp_path, caplog):
-    task, config = tiny_classifier_job(shared_data, tmp_path, num_train_steps=70, save_checkpoints_steps=30,
+def test_the_training_loop_warns_with_the_step_and_the_last_checkpoint(test_data, tmp_path, caplog):
+    task, config = tiny_classifier_job(test_data, tmp_path, num_train_steps=70, save_checkpoints_steps=30,
                                        log_steps=10)
     loop = TrainingLoop(task, config.validate())
     train_step = loop.trainer.train_step

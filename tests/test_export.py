@@ -56,9 +56,9 @@ def assert_close(actual, expected, name, scale=None):
 
 @pytest.mark.parametrize("vocabulary, task, folder", [("spm", "sst-2", "glue/SST-2"),
                                                       ("wordpiece", "afqmc", "clue/afqmc")])
-def test_classifier_export_tool_tensor_and_text_signatures(shared_data, tmp_path, vocabulary, task, folder):
-    vocab = {"spm_model_file": os.path.join(shared_data, GERMAN_SPM)} if vocabulary == "spm" \
-        else {"vocab_file": os.path.join(shared_data, ZH_VOCAB)}
+def test_classifier_export_tool_tensor_and_text_signatures(test_data, tmp_path, vocabulary, task, folder):
+    vocab = {"spm_model_file": os.path.join(test_data, GERMAN_SPM)} if vocabulary == "spm" \
+        else {"vocab_file": os.path.join(test_data, ZH_VOCAB)}
     tokenizer = FullTokenizer(**vocab)
     config = tiny_config(tokenizer.vocab_size)
     model = AlbertClassifier(config, num_classes=2)
@@ -73,7 +73,7 @@ def test_classifier_export_tool_tensor_and_text_signatures(shared_data, tmp_path
     assets = sorted(os.listdir(tmp_path / "export" / "assets"))
     assert "albert_config.json" in assets and len(assets) == 2
 
-    examples = read_examples(TASKS[task], os.path.join(shared_data, folder), "dev")[:48]
+    examples = read_examples(TASKS[task], os.path.join(test_data, folder), "dev")[:48]
     features = encode_examples(TASKS[task], examples, tokenizer, SEQ)
     tensors = padded(features)
     pair = TASKS[task].columns.text_b is not None
@@ -97,14 +97,14 @@ def test_classifier_export_tool_tensor_and_text_signatures(shared_data, tmp_path
         assert f"signature_def['{name}']" in shown.stdout
 
 
-def test_encoder_export_has_the_tf_hub_signatures(shared_data, tmp_path):
-    spm = os.path.join(shared_data, GERMAN_SPM)
+def test_encoder_export_has_the_tf_hub_signatures(test_data, tmp_path):
+    spm = os.path.join(test_data, GERMAN_SPM)
     tokenizer = FullTokenizer(spm_model_file=spm)
     model = AlbertPretrainer(tiny_config(tokenizer.vocab_size))
     module = serving_module.EncoderServing(model, SEQ, spm_model_file=spm)
     names = serving_module.export_saved_model(module, str(tmp_path / "export"))
     assert {"tokens", "sop", "mlm", "tokenization_info", "text", "text_pair"} <= set(names)
-    examples = read_examples(TASKS["mrpc"], os.path.join(shared_data, "glue/MRPC"), "dev")[:16]
+    examples = read_examples(TASKS["mrpc"], os.path.join(test_data, "glue/MRPC"), "dev")[:16]
     tensors = padded(encode_examples(TASKS["mrpc"], examples, tokenizer, SEQ))
     positions = np.tile(np.array([[1, 2, 3]], np.int32), (16, 1))
     outputs = reload_and_run(tmp_path / "export", {
@@ -125,13 +125,13 @@ def test_encoder_export_has_the_tf_hub_signatures(shared_data, tmp_path):
 
 
 @pytest.mark.parametrize("version_2", [False, True])
-def test_squad_export(shared_data, tmp_path, version_2):
-    spm = os.path.join(shared_data, GERMAN_SPM)
+def test_squad_export(test_data, tmp_path, version_2):
+    spm = os.path.join(test_data, GERMAN_SPM)
     tokenizer = FullTokenizer(spm_model_file=spm)
     model = AlbertQuestionAnswerer(tiny_config(tokenizer.vocab_size), version_2_with_negative=version_2)
     module = serving_module.SquadServing(model, SEQ, max_query_length=16, spm_model_file=spm)
     serving_module.export_saved_model(module, str(tmp_path / "export"))
-    with open(os.path.join(shared_data, "squad", "dev-v2.0-first5articles.json"), encoding="utf-8") as f:
+    with open(os.path.join(test_data, "squad", "dev-v2.0-first2articles.json"), encoding="utf-8") as f:
         paragraph = json.load(f)["data"][0]["paragraphs"][0]
     questions = [qa["question"] for qa in paragraph["qas"][:6]]
     outputs = reload_and_run(tmp_path / "export", {"text_pair": {"question": questions,
@@ -159,13 +159,13 @@ def test_squad_export(shared_data, tmp_path, version_2):
         assert_close(outputs[f"text_pair/{name}"], expected[name].numpy(), name)
 
 
-def test_race_export(shared_data, tmp_path):
-    spm = os.path.join(shared_data, GERMAN_SPM)
+def test_race_export(test_data, tmp_path):
+    spm = os.path.join(test_data, GERMAN_SPM)
     tokenizer = FullTokenizer(spm_model_file=spm)
     model = AlbertMultipleChoice(tiny_config(tokenizer.vocab_size))
     module = serving_module.MultipleChoiceServing(model, SEQ, max_qa_length=24, spm_model_file=spm)
     serving_module.export_saved_model(module, str(tmp_path / "export"))
-    race = write_race_sample(os.path.join(shared_data, "squad", "dev-v2.0-first5articles.json"),
+    race = write_race_sample(os.path.join(test_data, "squad", "dev-v2.0-first2articles.json"),
                              str(tmp_path / "RACE"))
     examples = read_race_examples(race, "dev")[:6]
     assert any("_" in e.question for e in examples) and any("_" not in e.question for e in examples)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from albert_tf.checkpoints.hf_checkpoint import load_hf, load_hf_model, save_hf_model
+from albert_tf.checkpoints.hf_checkpoint import load_hf, load_hf_model, read_hf_model, save_hf_model
 from albert_tf.checkpoints.hf_config import config_from_hf
 from albert_tf.checkpoints.original_checkpoint import CheckpointMismatchError
 from albert_tf.errors import ConfigError
@@ -76,7 +76,7 @@ COMPARED = {  # per folder: the outputs of transformers' class that ours are com
     ("token_classification", "AlbertTokenClassifier", "AlbertForTokenClassification"),
 ])
 def test_hf_folder_loads_and_matches_transformers(folder, model_class, architecture):
-    model, report, info = load_hf_model(os.path.join(DATA, folder))
+    model, report, info = read_hf_model(os.path.join(DATA, folder))
     assert type(model).__name__ == model_class and info.architecture == architecture
     compared = outputs(model, folder)
     assert set(compared) == COMPARED[folder]
@@ -93,9 +93,9 @@ def test_hf_folder_loads_and_matches_transformers(folder, model_class, architect
 
 
 def test_labels_and_problem_type_come_from_the_config():
-    model, _, info = load_hf_model(os.path.join(DATA, "sequence_classification"))
+    model, _, info = read_hf_model(os.path.join(DATA, "sequence_classification"))
     assert model.num_classes == 3 and info.id2label == {0: "contradiction", 1: "entailment", 2: "neutral"}
-    model, _, info = load_hf_model(os.path.join(DATA, "regression"))
+    model, _, info = read_hf_model(os.path.join(DATA, "regression"))
     assert model.num_classes == 1 and info.problem_type == "regression"
 
 
@@ -113,7 +113,7 @@ def write_folder(tmp_path, source, change):
 def refused_and_unchanged(reference, damaged, error, match):
     """Loads the HF folder `damaged` into the model of the folder `reference`: `error` is raised and no
     variable changes (loads are all or nothing). Returns the error's message."""
-    model, _, _ = load_hf_model(os.path.join(DATA, reference))
+    model = load_hf_model(os.path.join(DATA, reference))  # the README's call: the model alone
     before = [v.numpy().copy() for v in model.weights]
     with pytest.raises(error, match=match) as raised:
         load_hf(model, damaged)
@@ -168,14 +168,14 @@ REFERENCE_TF = np.load(os.path.join(DATA, "reference_outputs_tf.npz"))
 def test_tf_model_h5_loads_and_matches_transformers_tf_and_pytorch(folder, model_class):
     """The h5 holds the same weights as the PyTorch folder it was made from: our outputs agree with both
     transformers' TF class (reference_outputs_tf.npz) and its PyTorch class, to the float32 tolerance above."""
-    model, report, _ = load_hf_model(os.path.join(DATA, folder))
+    model, report, _ = read_hf_model(os.path.join(DATA, folder))
     assert type(model).__name__ == model_class and report.unused == [] and report.not_loaded == []
     compared = outputs(model, folder[len("tf_h5_"):])
     for name in {"sequence_output", "prediction_logits", "sop_logits", "logits"} & set(compared):
         if f"{folder}/{name}" in REFERENCE_TF.files:
             assert_close(compared[name], REFERENCE_TF[f"{folder}/{name}"], f"{folder}/{name} (TF)")
         assert_close(compared[name], REFERENCE[f"{folder[len('tf_h5_'):]}/{name}"], f"{folder}/{name} (PyTorch)")
-    same, _, _ = load_hf_model(os.path.join(DATA, folder[len("tf_h5_"):]))
+    same, _, _ = read_hf_model(os.path.join(DATA, folder[len("tf_h5_"):]))
     for ours, theirs in zip(model.weights, same.weights):  # every tensor renamed, transposed and placed exactly
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
 
@@ -213,7 +213,7 @@ def test_an_unsupported_config_names_every_problem():
 @pytest.mark.parametrize("folder", ["pretraining", "sequence_classification", "regression", "question_answering",
                                     "multiple_choice", "model", "token_classification"])
 def test_saved_folder_has_transformers_names_shapes_and_config_and_reloads(folder, tmp_path):
-    model, _, info = load_hf_model(os.path.join(DATA, folder))
+    model, _, info = read_hf_model(os.path.join(DATA, folder))
     out = tmp_path / folder
     save_hf_model(model, out, id2label=info.id2label)
     ours, theirs = load_file(str(out / "model.safetensors")), load_file(os.path.join(DATA, folder, "model.safetensors"))
@@ -227,16 +227,16 @@ def test_saved_folder_has_transformers_names_shapes_and_config_and_reloads(folde
                 "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "id2label", "label2id",
                 "problem_type"):
         assert written.get(key) == committed.get(key), key
-    again, _, _ = load_hf_model(out)
+    again, _, _ = read_hf_model(out)
     for name, value in outputs(again, folder).items():
         assert_close(value, REFERENCE[f"{folder}/{name}"], f"{folder}/{name} after saving")
 
 
-def test_saving_writes_the_tokenizer_and_refuses_what_hf_cannot_hold(shared_data, tmp_path):
+def test_saving_writes_the_tokenizer_and_refuses_what_hf_cannot_hold(test_data, tmp_path):
     from albert_tf import AlbertConfig
     from albert_tf.models import AlbertQuestionAnswerer
-    spm = os.path.join(shared_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
-    model, _, _ = load_hf_model(os.path.join(DATA, "sequence_classification"))
+    spm = os.path.join(test_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
+    model = load_hf_model(os.path.join(DATA, "sequence_classification"))
     save_hf_model(model, tmp_path / "cls", spm_model_file=spm)
     assert sorted(os.listdir(tmp_path / "cls")) == ["config.json", "model.safetensors", "special_tokens_map.json",
                                                     "spiece.model", "tokenizer_config.json"]
@@ -255,7 +255,7 @@ def test_saving_writes_the_tokenizer_and_refuses_what_hf_cannot_hold(shared_data
 
 
 @pytest.mark.transformers
-def test_round_trip_through_the_live_transformers_library(shared_data, tmp_path):
+def test_round_trip_through_the_live_transformers_library(test_data, tmp_path):
     """Where transformers and torch are installed (never in CI: PyPI's torch is a multi-GB build): our models,
     saved as HF folders, load in transformers with no missing, unexpected or re-initialised weights, its
     AlbertTokenizer gives our ids, and its outputs match ours (the float32 tolerance of the module docstring)."""
@@ -264,7 +264,7 @@ def test_round_trip_through_the_live_transformers_library(shared_data, tmp_path)
     from albert_tf import AlbertConfig
     from albert_tf.tokenization import FullTokenizer
 
-    spm = os.path.join(shared_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
+    spm = os.path.join(test_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
     config = AlbertConfig(vocab_size=30000, embedding_size=8, hidden_size=16, num_hidden_layers=4,
                           num_hidden_groups=2, inner_group_num=2, num_attention_heads=2, intermediate_size=32,
                           max_position_embeddings=32, initializer_range=0.2)

@@ -121,10 +121,10 @@ def our_ids(spm, first, second=None, length=32):
 
 
 @pytest.fixture
-def german_spm(shared_data):
+def german_spm(test_data):
     import os
 
-    return os.path.join(shared_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
+    return os.path.join(test_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
 
 
 def test_classifier_preset_predicts_raw_strings_in_keras_hub(german_spm, tmp_path):

@@ -25,19 +25,19 @@ pytestmark = pytest.mark.integration  # subprocesses
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "killed_job.py")
 
 
-def drive(shared_data, data_dir, output_dir, point="none", count=0):
-    return processes.run([sys.executable, DRIVER, shared_data, str(data_dir), str(output_dir), point, str(count)],
+def drive(test_data, data_dir, output_dir, point="none", count=0):
+    return processes.run([sys.executable, DRIVER, test_data, str(data_dir), str(output_dir), point, str(count)],
                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
-    from conftest import SHARED_DATA
+    from conftest import TEST_DATA
     root = tmp_path_factory.mktemp("kill_points")
     (root / "data").mkdir()
-    result = drive(SHARED_DATA, root / "data", root / "straight")
+    result = drive(TEST_DATA, root / "data", root / "straight")
     assert result.returncode == 0, result.stderr[-3000:]
-    return SHARED_DATA, root
+    return TEST_DATA, root
 
 
 def read(path):
@@ -72,14 +72,14 @@ POINTS = {
 
 @pytest.mark.parametrize("point", sorted(POINTS))
 def test_killed_at_a_save_point_resumes_to_the_uninterrupted_results(straight, point):
-    shared_data, root = straight
+    test_data, root = straight
     count, landed = POINTS[point]
     out = root / point
-    killed = drive(shared_data, root / "data", out, point, count)
+    killed = drive(test_data, root / "data", out, point, count)
     assert killed.returncode == -signal.SIGKILL, f"the kill point was not reached:\n{killed.stderr[-3000:]}"
     assert landed(out), f"killed outside the {point} window: {sorted(os.listdir(out))}"
 
-    run_training(*killed_job.job(shared_data, root / "data", str(out)))
+    run_training(*killed_job.job(test_data, root / "data", str(out)))
 
     expected = root / "straight"
     assert step_of(expected / "best_eval.json") == 4  # the course the kills interrupt: best at 2, then at 4

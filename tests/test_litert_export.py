@@ -58,8 +58,8 @@ def test_tokens_signature_equals_the_keras_model(model_type, tmp_path):
         assert_close(actual, expected, f"{model_type}/{name}")
 
 
-def test_text_signatures_tokenize_and_pack_as_the_python_tokenizer(shared_data, tmp_path):
-    spm = os.path.join(shared_data, GERMAN_SPM)
+def test_text_signatures_tokenize_and_pack_as_the_python_tokenizer(test_data, tmp_path):
+    spm = os.path.join(test_data, GERMAN_SPM)
     config = AlbertConfig.from_dict(dict(GROUPED.to_dict(), vocab_size=30000, max_position_embeddings=64))
     model = scrambled(AlbertClassifier(config, num_classes=2))
     info = export_litert(model, "classifier", str(tmp_path / "litert"), spm_model_file=spm, max_seq_length=48)
@@ -73,8 +73,8 @@ def test_text_signatures_tokenize_and_pack_as_the_python_tokenizer(shared_data, 
         return tf.ragged.constant([tokenizer.encode(t) for t in texts], dtype=tf.int32, ragged_rank=1)
 
     # Real English text, long sentences truncated (48 positions) by the original rule on both paths.
-    single = [e.text_a for e in read_examples(TASKS["sst-2"], os.path.join(shared_data, "glue", "SST-2"), "dev")[:40]]
-    pairs = read_examples(TASKS["mrpc"], os.path.join(shared_data, "glue", "MRPC"), "dev")[:24]
+    single = [e.text_a for e in read_examples(TASKS["sst-2"], os.path.join(test_data, "glue", "SST-2"), "dev")[:40]]
+    pairs = read_examples(TASKS["mrpc"], os.path.join(test_data, "glue", "MRPC"), "dev")[:24]
     for name, texts, kwargs in [
             ("text", (single, None), {"text": np.array(single)}),
             ("text_pair", ([p.text_a for p in pairs], [p.text_b for p in pairs]),

@@ -168,8 +168,8 @@ def test_squad_v2_beam_equals_the_keras_model(tmp_path):
 
 
 @pytest.mark.integration
-def test_export_tool_writes_onnx_and_litert_and_refuses_int8_saved_models(shared_data, tmp_path):
-    spm = os.path.join(shared_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
+def test_export_tool_writes_onnx_and_litert_and_refuses_int8_saved_models(test_data, tmp_path):
+    spm = os.path.join(test_data, "sentencepiece", "albert_de_privately", "30k-clean.model")
     config = AlbertConfig.from_dict(dict(GROUPED.to_dict(), vocab_size=30000))
     model = scrambled(AlbertClassifier(config, num_classes=2))
     save_checkpoint(model, str(tmp_path / "run" / "model.ckpt-best"))

@@ -19,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    shared = os.environ.get("ALBERT_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
+    from conftest import TEST_DATA as shared
     root = tmp_path_factory.mktemp("pipeline")
     corpus = sentence_corpus(shared, root / "corpus.txt", paragraphs=240)
     spm = os.path.join(shared, "sentencepiece/albert_de_privately/30k-clean.model")

@@ -25,18 +25,19 @@ def test_wikitext_articles_split_at_top_headings_and_sentences(tmp_path):
                         ["One more line .", "And another one ."]]
 
 
-def test_the_corpus_holds_no_dev_sentence_and_holds_out_sst2_test(shared_data, tmp_path):
-    counts = payoff_corpus.build_corpus(shared_data, str(tmp_path))
+def test_the_corpus_holds_no_dev_sentence_and_holds_out_sst2_test(test_data, tmp_path):
+    # tests/data keeps the shared data's layout, trimmed (tests/data/README.md); the benchmark reads the whole files.
+    counts = payoff_corpus.build_corpus(test_data, str(tmp_path))
     with open(tmp_path / "train.txt", encoding="utf-8") as f:
         train = f.read()
     lines = {line for line in train.split("\n") if line}
-    dev = payoff_corpus.dev_sentences(shared_data)
-    assert len(dev) > 5000 and not lines & dev  # STS-B's MSRpar dev pairs also sit in MRPC train/test: dropped
+    dev = payoff_corpus.dev_sentences(test_data)
+    assert len(dev) > 2000 and not lines & dev  # STS-B's MSRpar dev pairs also sit in MRPC train/test: dropped
     sst_train = payoff_corpus.maximal_phrases(payoff_corpus.read_tsv_column(
-        os.path.join(shared_data, "glue", "SST-2", "train.tsv"), "sentence"))
-    sst_test = payoff_corpus.read_tsv_column(os.path.join(shared_data, "glue", "SST-2", "test.tsv"), "sentence")
-    # The 6,920 sentences of SST's train split, nearly; one ("what 's next ?") is an SST-2 test sentence too.
-    assert len(sst_train) == 6885 and set(sst_train) - lines == {"what 's next ?"} and set(sst_test) & set(sst_train)
+        os.path.join(test_data, "glue", "SST-2", "train.tsv"), "sentence"))
+    sst_test = payoff_corpus.read_tsv_column(os.path.join(test_data, "glue", "SST-2", "test.tsv"), "sentence")
+    # Every maximal SST-2 train phrase is in, except those that are SST-2 test sentences too.
+    assert len(sst_train) > 100 and set(sst_train) - lines == set(sst_train) & set(sst_test)
     # The first pseudo-document: the first SST_SENTENCES_PER_DOCUMENT sentences, in the file's order.
     assert train.split("\n\n")[0].split("\n") == sst_train[:payoff_corpus.SST_SENTENCES_PER_DOCUMENT]
     with open(tmp_path / "eval_sst.txt", encoding="utf-8") as f:
@@ -44,7 +45,7 @@ def test_the_corpus_holds_no_dev_sentence_and_holds_out_sst2_test(shared_data, t
     assert not set(sst_test) & lines
     with open(tmp_path / "eval_wiki.txt", encoding="utf-8") as f:
         held_out_wiki = {line for line in f.read().split("\n") if line}
-    assert not held_out_wiki & lines
+    assert held_out_wiki and not held_out_wiki & lines
     assert counts["train.txt"][0] == len(train.strip().split("\n\n"))
     assert counts["eval_wiki.txt"][0] == payoff_corpus.HELD_OUT_ARTICLES
-    assert 700_000 < counts["train.txt"][2] < 1_000_000  # 816,180 words with the shared data of 2026-12
+    assert counts["train.txt"][2] == len(train.split())

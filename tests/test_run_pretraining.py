@@ -25,7 +25,7 @@ SEQ, PRED = 64, 10
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    shared = os.environ.get("ALBERT_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
+    from conftest import TEST_DATA as shared
     root = tmp_path_factory.mktemp("pretrain")
     spm = os.path.join(shared, "sentencepiece/albert_de_privately/30k-clean.model")
     files = [str(root / f"train-{i}.tfrecord") for i in range(2)]

@@ -36,8 +36,8 @@ def test_lock_of_a_killed_run_does_not_block(tmp_path):
         pass
 
 
-def test_the_loop_refuses_a_folder_in_use(shared_data, tmp_path):
-    task, config = tiny_classifier_job(shared_data, tmp_path)
+def test_the_loop_refuses_a_folder_in_use(test_data, tmp_path):
+    task, config = tiny_classifier_job(test_data, tmp_path)
     os.makedirs(config.output_dir)
     with RunLock(config.output_dir):
         with pytest.raises(OutputFolderBusyError):
@@ -57,18 +57,18 @@ def weights_of(prefix):
 
 
 @pytest.fixture
-def trained(shared_data, tmp_path):
+def trained(test_data, tmp_path):
     """A finished 4-step run with ckpt-2 and ckpt-4, and its job for reruns."""
-    task, config = tiny_classifier_job(shared_data, tmp_path)
+    task, config = tiny_classifier_job(test_data, tmp_path)
     run_training(task, config)
     checkpoints = os.path.join(config.output_dir, "checkpoints")
     assert {"ckpt-2.index", "ckpt-4.index"} <= set(os.listdir(checkpoints))
-    return shared_data, tmp_path, checkpoints
+    return test_data, tmp_path, checkpoints
 
 
 def rerun(trained, **overrides):
-    shared_data, tmp_path, _ = trained
-    task, config = tiny_classifier_job(shared_data, tmp_path, **overrides)
+    test_data, tmp_path, _ = trained
+    task, config = tiny_classifier_job(test_data, tmp_path, **overrides)
     return run_training(task, config)
 
 
@@ -128,9 +128,9 @@ def test_no_restorable_checkpoint_stops_unless_told_to_start_over(trained):
 
 def test_checkpoint_of_an_earlier_version_without_random_states_resumes(trained, caplog):
     caplog.set_level("INFO", logger="absl")  # an earlier test may have raised absl's level
-    shared_data, tmp_path, checkpoints = trained
+    test_data, tmp_path, checkpoints = trained
     prefix = os.path.join(checkpoints, "ckpt-4")
-    loop = TrainingLoop(*tiny_classifier_job(shared_data, tmp_path))
+    loop = TrainingLoop(*tiny_classifier_job(test_data, tmp_path))
     try:  # rewrite ckpt-4 as versions before random_states wrote it: the same items less the dropout seeds
         assert "random_states" in loop.checkpoint_items  # the classifier's dropout
         loop.checkpoint.restore(prefix).assert_existing_objects_matched()
@@ -262,30 +262,30 @@ def test_leftovers_of_dead_writers_are_removed(tmp_path):
 
 # --- inputs checked before work starts ----------------------------------------------------------------
 
-def test_vocabulary_without_special_tokens_or_of_another_size_is_refused(shared_data, tmp_path):
+def test_vocabulary_without_special_tokens_or_of_another_size_is_refused(test_data, tmp_path):
     from albert_tf import AlbertConfig
     from albert_tf.errors import ConfigError
     from albert_tf.tasks.registry import create_task
 
-    sst = os.path.join(shared_data, "glue", "SST-2")
-    no_specials = os.path.join(shared_data, "sentencepiece/tensorflow_text_test/test_oss_model.model")
+    sst = os.path.join(test_data, "glue", "SST-2")
+    no_specials = os.path.join(test_data, "sentencepiece/tensorflow_text_test/test_oss_model.model")
     task = create_task("classifier", task_name="sst-2", data_dir=sst, spm_model_file=no_specials)
     with pytest.raises(ValueError, match=r"test_oss_model.model has no \[CLS\], \[SEP\], \[MASK\]"):
         task.check_inputs(AlbertConfig(vocab_size=1000))
-    german = os.path.join(shared_data, "sentencepiece/albert_de_privately/30k-clean.model")
+    german = os.path.join(test_data, "sentencepiece/albert_de_privately/30k-clean.model")
     task = create_task("classifier", task_name="sst-2", data_dir=sst, spm_model_file=german)
     with pytest.raises(ConfigError, match="30k-clean.model has 30000 tokens but the model config says vocab_size=4000"):
         task.check_inputs(AlbertConfig(vocab_size=4000))
     task.check_inputs(AlbertConfig(vocab_size=30000))
 
 
-def test_max_seq_length_beyond_the_positions_is_refused_by_runners_and_export(shared_data, tmp_path):
+def test_max_seq_length_beyond_the_positions_is_refused_by_runners_and_export(test_data, tmp_path):
     from albert_tf.errors import ConfigError
     from albert_tf.export.export_config import ExportConfig
     from albert_tf.export.savedmodel_export import export_checkpoint
     from albert_tf.tasks.registry import create_task
 
-    task, config = tiny_classifier_job(shared_data, tmp_path)  # a model of 64 positions
+    task, config = tiny_classifier_job(test_data, tmp_path)  # a model of 64 positions
     long_task = create_task("classifier", task_name="generic", train_file=str(tmp_path / "train.tsv"),
                             label_list="0,1", spm_model_file=task.config.spm_model_file, max_seq_length=128)
     with pytest.raises(ConfigError, match="max_seq_length=128: expected at most max_position_embeddings=64 of .*"

@@ -29,8 +29,8 @@ BRUSSELS NNP B-NP B-LOC
 
 
 @pytest.fixture
-def tokenizer(shared_data):
-    return FullTokenizer(spm_model_file=os.path.join(shared_data, GERMAN_SPM))
+def tokenizer(test_data):
+    return FullTokenizer(spm_model_file=os.path.join(test_data, GERMAN_SPM))
 
 
 def test_reader_skips_docstart_and_splits_sentences(tmp_path):
@@ -97,7 +97,7 @@ def test_each_word_is_labelled_at_its_first_piece_and_long_sentences_are_windowe
     assert conll_data.word_predictions([sentence], windows, logits) == [truth]
 
 
-def write_files(tmp_path, shared_data):
+def write_files(tmp_path, test_data):
     (tmp_path / "train.txt").write_text(CONLL, encoding="utf-8")
     (tmp_path / "dev.txt").write_text(CONLL, encoding="utf-8")
     config = tmp_path / "albert_config.json"
@@ -105,11 +105,11 @@ def write_files(tmp_path, shared_data):
                  intermediate_size=32, max_position_embeddings=64).to_json_file(str(config))
     return create_task("token_classification", train_file=str(tmp_path / "train.txt"),
                        dev_file=str(tmp_path / "dev.txt"), test_file=str(tmp_path / "dev.txt"),
-                       spm_model_file=os.path.join(shared_data, GERMAN_SPM), max_seq_length=32), config
+                       spm_model_file=os.path.join(test_data, GERMAN_SPM), max_seq_length=32), config
 
 
-def test_metrics_are_entity_level_as_conlleval(shared_data, tmp_path):
-    task, _ = write_files(tmp_path, shared_data)
+def test_metrics_are_entity_level_as_conlleval(test_data, tmp_path):
+    task, _ = write_files(tmp_path, test_data)
     labels = task.labels
     # Gold entities: ORG(EU), MISC(German), PER(Peter Blackburn), LOC(BRUSSELS). Predicted: ORG right, MISC
     # missed, PER with only its first word (a wrong span: no credit), LOC right, and a spurious PER on "call".
@@ -125,9 +125,9 @@ def test_metrics_are_entity_level_as_conlleval(shared_data, tmp_path):
     assert metrics == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "accuracy": 5 / 8})
 
 
-def test_a_tiny_run_trains_evaluates_predicts_and_exports_to_hugging_face(shared_data, tmp_path):
-    from albert_tf.checkpoints.hf_checkpoint import load_hf_model, save_hf_model
-    task, config = write_files(tmp_path, shared_data)
+def test_a_tiny_run_trains_evaluates_predicts_and_exports_to_hugging_face(test_data, tmp_path):
+    from albert_tf.checkpoints.hf_checkpoint import read_hf_model, save_hf_model
+    task, config = write_files(tmp_path, test_data)
     out = tmp_path / "run"
     run_training(task, TrainingConfig.for_finetuning(
         albert_config_file=str(config), output_dir=str(out), do_train=True, do_eval=True, do_predict=True,
@@ -140,5 +140,5 @@ def test_a_tiny_run_trains_evaluates_predicts_and_exports_to_hugging_face(shared
         ["EU", "rejects", "German", "call"], ["Peter", "Blackburn"], ["BRUSSELS", "1996-08-22"]]
     model = task.build_model(AlbertConfig.from_json_file(str(config)))
     save_hf_model(model, tmp_path / "hf", id2label=dict(enumerate(task.labels)))
-    again, _, info = load_hf_model(tmp_path / "hf")
+    again, _, info = read_hf_model(tmp_path / "hf")
     assert type(again).__name__ == "AlbertTokenClassifier" and info.id2label[4] == "B-PER"

@@ -13,23 +13,23 @@ OSS_SPM = "sentencepiece/tensorflow_text_test/test_oss_model.model"
 ZH_VOCAB = "albert_zh_brightmart/albert_config/vocab.txt"
 
 
-def _read_lines(shared_data, name, limit=None):
+def _read_lines(test_data, name, limit=None):
     if name == "sst2_train":
-        with open(os.path.join(shared_data, "glue/SST-2/train.tsv"), encoding="utf-8") as f:
+        with open(os.path.join(test_data, "glue/SST-2/train.tsv"), encoding="utf-8") as f:
             lines = [line.split("\t")[0] for line in f.read().splitlines()[1:]]
     elif name == "wikitext2":
         lines = []
         for split in ("valid", "test"):
-            with open(os.path.join(shared_data, f"corpus_en/wikitext-2/{split}.txt"), encoding="utf-8") as f:
+            with open(os.path.join(test_data, f"corpus_en/wikitext-2/{split}.txt"), encoding="utf-8") as f:
                 lines += f.read().splitlines()
     elif name == "afqmc_dev":
         lines = []
-        with open(os.path.join(shared_data, "clue/afqmc/dev.json"), encoding="utf-8") as f:
+        with open(os.path.join(test_data, "clue/afqmc/dev.json"), encoding="utf-8") as f:
             for row in f:
                 record = json.loads(row)
                 lines += [record["sentence1"], record["sentence2"]]
     elif name == "news_zh":
-        with open(os.path.join(shared_data, "albert_zh_brightmart/data/news_zh_1.txt"), encoding="utf-8") as f:
+        with open(os.path.join(test_data, "albert_zh_brightmart/data/news_zh_1.txt"), encoding="utf-8") as f:
             lines = f.read().splitlines()
     return lines[:limit]
 
@@ -48,8 +48,8 @@ def test_preprocess_text(text, lower, expected):
     assert preprocess_text(expected, lower=lower) == expected  # idempotent
 
 
-def test_sentencepiece_digit_comma_rule(shared_data):
-    tokenizer = FullTokenizer(spm_model_file=os.path.join(shared_data, GERMAN_SPM))
+def test_sentencepiece_digit_comma_rule(test_data):
+    tokenizer = FullTokenizer(spm_model_file=os.path.join(test_data, GERMAN_SPM))
     sp = tokenizer.sp_model
     # The raw model keeps "▁2009," together; ALBERT's rule splits the comma off.
     assert sp.EncodeAsPieces("im jahr 2009, als") == ["▁im", "▁", "jahr", "▁2009,", "▁als"]
@@ -67,8 +67,8 @@ def test_sentencepiece_word_start_rule(piece, is_start):
     assert is_sentencepiece_word_start(piece) is is_start
 
 
-def test_full_tokenizer_api(shared_data):
-    tokenizer = FullTokenizer(spm_model_file=os.path.join(shared_data, GERMAN_SPM))
+def test_full_tokenizer_api(test_data):
+    tokenizer = FullTokenizer(spm_model_file=os.path.join(test_data, GERMAN_SPM))
     assert len(tokenizer.vocab) == 30000
     assert [tokenizer.vocab[p] for p in ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")] == [0, 1, 2, 3, 4]
     tokens = tokenizer.tokenize("Das ist ein Haus.")
@@ -78,8 +78,8 @@ def test_full_tokenizer_api(shared_data):
     assert tokenizer.special_token_ids() == {"[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
 
 
-def test_sentencepiece_model_without_albert_specials_is_refused(shared_data):
-    path = os.path.join(shared_data, OSS_SPM)
+def test_sentencepiece_model_without_albert_specials_is_refused(test_data):
+    path = os.path.join(test_data, OSS_SPM)
     tokenizer = FullTokenizer(spm_model_file=path)
     with pytest.raises(ValueError, match=r"test_oss_model\.model has no \[CLS\], \[SEP\], \[MASK\]"):
         tokenizer.special_token_ids()
@@ -98,14 +98,14 @@ def test_missing_or_bad_tokenizer_files(tmp_path):
 
 # --- WordPiece (BERT basic tokenizer) ----------------------------------------
 
-def test_wordpiece_basic_rules(shared_data):
-    tokenizer = FullTokenizer(vocab_file=os.path.join(shared_data, ZH_VOCAB))
+def test_wordpiece_basic_rules(test_data):
+    tokenizer = FullTokenizer(vocab_file=os.path.join(test_data, ZH_VOCAB))
     assert len(tokenizer.vocab) == 21128
     assert tokenizer.tokenize("ALBERT模型，unaffable") == [
         "al", "##bert", "模", "型", "，", "u", "##na", "##ff", "##able"]
     assert tokenizer.tokenize("Héllo\x00\ufffd wörld!") == ["hello", "world", "!"]
     assert tokenizer.tokenize("x" * 201) == ["[UNK]"]
-    cased = FullTokenizer(vocab_file=os.path.join(shared_data, ZH_VOCAB), do_lower_case=False)
+    cased = FullTokenizer(vocab_file=os.path.join(test_data, ZH_VOCAB), do_lower_case=False)
     assert cased.tokenize("Héllo") != tokenizer.tokenize("Héllo")
     mask = tokenizer.word_start_mask()
     assert not mask[tokenizer.vocab["##able"]] and mask[tokenizer.vocab["模"]]
@@ -120,12 +120,12 @@ REAL_TEXT = [("sst2_train", 5000), ("wikitext2", None), ("afqmc_dev", None), ("n
 
 @pytest.mark.parametrize("model", [GERMAN_SPM, OSS_SPM, ZH_VOCAB])
 @pytest.mark.parametrize("do_lower_case", [True, False])
-def test_graph_tokenizer_matches_python_on_real_text(shared_data, model, do_lower_case):
+def test_graph_tokenizer_matches_python_on_real_text(test_data, model, do_lower_case):
     import tensorflow as tf
 
     from albert_tf.tokenization import GraphTokenizer
 
-    path = os.path.join(shared_data, model)
+    path = os.path.join(test_data, model)
     kwargs = {"vocab_file": path} if model.endswith(".txt") else {"spm_model_file": path}
     python_tokenizer = FullTokenizer(do_lower_case=do_lower_case, **kwargs)
     graph_tokenizer = GraphTokenizer(do_lower_case=do_lower_case, **kwargs)
@@ -133,7 +133,7 @@ def test_graph_tokenizer_matches_python_on_real_text(shared_data, model, do_lowe
     for corpus, limit in REAL_TEXT:
         if model == ZH_VOCAB and corpus in ("sst2_train", "wikitext2"):
             limit = 2000  # the pure-Python WordPiece is slow on long English lines
-        lines = _read_lines(shared_data, corpus, limit)
+        lines = _read_lines(test_data, corpus, limit)
         assert len(lines) >= 200
         expected = [python_tokenizer.encode(line) for line in lines]
         got = tokenize(tf.constant(lines)).to_list()
@@ -141,14 +141,14 @@ def test_graph_tokenizer_matches_python_on_real_text(shared_data, model, do_lowe
         assert not mismatches, f"{corpus}: {len(mismatches)} of {len(lines)} lines differ, first {mismatches[0]}"
 
 
-def test_graph_tokenizer_edge_cases(shared_data):
+def test_graph_tokenizer_edge_cases(test_data):
     import tensorflow as tf
 
     from albert_tf.tokenization import GraphTokenizer
 
     texts = ["", "   ", "Größe 1,000, 9,9 x,", "a5, b 12,3,", "ΣΟΦΟΣ ﬁne ²,", "\u2028x\u2029y", "stone iii"]
-    for kwargs in ({"spm_model_file": os.path.join(shared_data, GERMAN_SPM)},
-                   {"vocab_file": os.path.join(shared_data, ZH_VOCAB)}):
+    for kwargs in ({"spm_model_file": os.path.join(test_data, GERMAN_SPM)},
+                   {"vocab_file": os.path.join(test_data, ZH_VOCAB)}):
         python_tokenizer = FullTokenizer(**kwargs)
         got = GraphTokenizer(**kwargs).tokenize(tf.constant(texts)).to_list()
         assert got == [python_tokenizer.encode(t) for t in texts]

@@ -11,8 +11,8 @@ import processes
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_trains_the_release_layout_reproducibly(shared_data, tmp_path):
-    corpus = os.path.join(shared_data, "corpus_en/wikitext-2/valid.txt")
+def test_trains_the_release_layout_reproducibly(test_data, tmp_path):
+    corpus = os.path.join(test_data, "corpus_en/wikitext-2/valid.txt")
     models = []
     for run in ("a", "b"):
         prefix = tmp_path / run / "spm"

@@ -12,6 +12,11 @@ pytestmark = pytest.mark.integration  # builds a wheel and runs a command in a s
 
 COMMANDS = ("albert-pretrain", "albert-classifier", "albert-squad", "albert-race", "albert-create-pretraining-data",
             "albert-train-sentencepiece", "albert-export", "albert-convert", "albert-squad-eval")
+# Each absl command and one flag that only it defines (its --help must show it, with its help text).
+OWN_FLAGS = {"albert-pretrain": "--[no]demo", "albert-classifier": "--task_name", "albert-squad": "--doc_stride",
+             "albert-race": "--max_qa_length", "albert-create-pretraining-data": "--dupe_factor",
+             "albert-train-sentencepiece": "--vocab_size", "albert-export": "--export_dir",
+             "albert-convert": "--input_hf"}
 
 
 def test_wheel_console_scripts_run_the_demo(tmp_path):
@@ -33,6 +38,18 @@ def test_wheel_console_scripts_run_the_demo(tmp_path):
     script = [sys.executable, str(target / "bin" / "albert-pretrain")]
     shown = processes.run(script + ["--helpfull"], timeout=120, cwd=work, env=env)
     assert shown.returncode == 0 and "--[no]demo" in shown.stdout, shown.stderr[-2000:]
+    # `--help` of each installed absl command: its docstring and its own flags with their help, not absl's.
+    for name, own_flag in OWN_FLAGS.items():
+        shown = processes.run([sys.executable, str(target / "bin" / name), "--help"], timeout=120, cwd=work, env=env)
+        assert shown.returncode == 0 and own_flag in shown.stdout, (name, shown.stdout[-2000:])
+        assert "\n  --flagfile" not in shown.stdout and "\n  --log_dir" not in shown.stdout, name  # absl's: --helpfull
+    # The console script of the SQuAD scorer exits 0 after printing the scores (it returned them before: exit 1).
+    (work / "data.json").write_text('{"data": [{"paragraphs": [{"context": "Denver won.", "qas": [{"id": "q1", '
+                                    '"question": "Who?", "answers": [{"text": "Denver", "answer_start": 0}]}]}]}]}')
+    (work / "pred.json").write_text('{"q1": "Denver"}')
+    scored = processes.run([sys.executable, str(target / "bin" / "albert-squad-eval"), "data.json", "pred.json"],
+                           timeout=120, cwd=work, env=env)
+    assert scored.returncode == 0 and scored.stderr == "" and '"exact": 100.0' in scored.stdout, scored.stderr
     result = processes.run(script + ["--demo", "--num_train_steps=4", "--log_steps=2", "--max_eval_steps=1",
                                      "--save_checkpoints_steps=4", "--noexport_saved_model"],
                            timeout=600, cwd=work, env=env)

@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from albert_tf.cli.squad_eval import main as run  # noqa: E402
+from albert_tf.cli.squad_eval import main  # noqa: E402
 
 if __name__ == "__main__":
-    run()
+    sys.exit(main())

@@ -19,6 +19,7 @@ _EXPORTS = {
     "save_keras_hub_preset": "albert_tf.checkpoints.keras_hub_interop",
     "load_hf": "albert_tf.checkpoints.hf_checkpoint",
     "load_hf_model": "albert_tf.checkpoints.hf_checkpoint",
+    "read_hf_model": "albert_tf.checkpoints.hf_checkpoint",
     "save_hf_model": "albert_tf.checkpoints.hf_checkpoint",
 }
 

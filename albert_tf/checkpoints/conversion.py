@@ -3,6 +3,7 @@
 import os
 
 import tensorflow as tf
+from absl import logging
 
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints.conversion_config import ConversionConfig  # noqa: F401  (the argument of convert)
@@ -10,7 +11,7 @@ from albert_tf.checkpoints.keras_hub_interop import (model_from_keras_hub_preset
                                                      save_keras_hub_preset)
 from albert_tf.checkpoints.original_checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from albert_tf.errors import ConfigError
-from albert_tf.checkpoints.hf_checkpoint import hf_architecture, load_hf_model, save_hf_model
+from albert_tf.checkpoints.hf_checkpoint import hf_architecture, read_hf_model, save_hf_model
 from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
                               AlbertQuestionAnswerer)
 from albert_tf.outputs.atomic_files import atomic_files, atomic_path, prepare_outputs
@@ -47,21 +48,21 @@ def model_for_checkpoint(albert_config, names, model_type=None):
 def load_source(config):
     """(model, HfHeadInfo or None, SentencePiece model or None) of the source `config` names."""
     if config.input_hf:
-        model, report, info = load_hf_model(config.input_hf)
-        print(report.summary())
+        model, report, info = read_hf_model(config.input_hf)
+        logging.info("%s", report.summary())
         spm = os.path.join(config.input_hf, "spiece.model")
         return model, info, spm if os.path.exists(spm) else None
     if config.input_keras_hub_preset:
         model, task_class = model_from_keras_hub_preset(config.input_keras_hub_preset)
-        print(f"keras-hub preset {config.input_keras_hub_preset}: {task_class or 'AlbertBackbone'} -> "
-              f"{type(model).__name__}")
+        logging.info("keras-hub preset %s: %s -> %s", config.input_keras_hub_preset,
+                     task_class or "AlbertBackbone", type(model).__name__)
         return model, None, preset_spm_model_file(config.input_keras_hub_preset)
     prefix = resolve_checkpoint_path(config.input_checkpoint)
     albert_config = read_config(config, prefix)
     names = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
     model = model_for_checkpoint(albert_config, names, config.model_type)
     report = load_checkpoint(model, prefix, init_from_group0=config.init_from_group0)
-    print(report.summary())
+    logging.info("%s", report.summary())
     return model, None, None
 
 
@@ -71,7 +72,11 @@ def convert(config):
     outputs = [config.output_keras_hub_preset, config.output_keras_model, config.output_hf]
     if config.output_checkpoint:
         outputs.append(config.output_checkpoint + ".index")
-    prepare_outputs(outputs, config.overwrite)
+    with prepare_outputs(outputs, config.overwrite):
+        return _write_outputs(config)
+
+
+def _write_outputs(config):
     model, info, spm = load_source(config)
     spm = config.spm_model_file or spm
     written = []

@@ -7,7 +7,8 @@ safetensors' NumPy API; `tf_model.h5` (HF's TensorFlow classes, Keras 2
 HDF5 weights) with h5py; `pytorch_model.bin` only when torch is installed,
 with `torch.load(weights_only=True)` (never unpickling arbitrary objects).
 
-    model, report, info = load_hf_model("albert-base-v2-sst2/")   # the class from config.json
+    model = load_hf_model("albert-base-v2-sst2/")     # the class from config.json, weights loaded
+    loaded = read_hf_model("albert-base-v2-sst2/")    # the same, with .report (LoadReport) and .info (labels)
     save_hf_model(model, "exported/", spm_model_file="30k-clean.model")
 
 Loads are strict and all-or-nothing like `load_checkpoint`: the HF tensors
@@ -15,6 +16,7 @@ are renamed to the original names (`hf_names`) and go through the same
 `assign_tensors`, which lists missing, unexpected and mis-shaped tensors.
 """
 
+import collections
 import importlib.util
 import json
 import os
@@ -32,7 +34,7 @@ from albert_tf.checkpoints.original_checkpoint import CheckpointMismatchError, a
 from albert_tf.errors import ConfigError
 from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
                               AlbertQuestionAnswerer, AlbertTokenClassifier)
-from albert_tf.outputs.atomic_files import atomic_path
+from albert_tf.outputs.atomic_files import atomic_path, with_default_mode
 
 SAFETENSORS, SAFETENSORS_INDEX, TORCH_WEIGHTS = "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"
 TF_WEIGHTS = "tf_model.h5"
@@ -170,6 +172,9 @@ def _hf_name_of_tf_variable(tf_name):
 
 def read_hf_config(path):
     """(AlbertConfig, HfHeadInfo) of the config.json of an HF folder (or of the folder of a weights file)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no Hugging Face folder at {path}: expected a folder with config.json and the "
+                                "weights (model.safetensors, tf_model.h5 or pytorch_model.bin)")
     folder = path if os.path.isdir(path) else os.path.dirname(os.fspath(path))
     config_file = os.path.join(folder, "config.json")
     if not os.path.exists(config_file):
@@ -233,8 +238,21 @@ def load_hf(model, path, strict=True, optional=()):
                           optional=optional, hint=hint, display=lambda name: hf_spelling.get(name, name))
 
 
+HfModel = collections.namedtuple("HfModel", ["model", "report", "info"])
+HfModel.__doc__ = "What `read_hf_model` read: the model, its `LoadReport` and the folder's `HfHeadInfo` (labels)."
+
+
 def load_hf_model(path, architecture=None):
-    """(model, LoadReport, HfHeadInfo): the model an HF folder holds, of the class its config names."""
+    """The model an HF folder holds, of the class its config.json names (or `architecture`), weights loaded.
+
+    `read_hf_model` returns the load report and the labels too.
+    """
+    return read_hf_model(path, architecture).model
+
+
+def read_hf_model(path, architecture=None):
+    """`HfModel(model, report, info)`: the model of `load_hf_model`, what was loaded, and the folder's head
+    info (architecture, id2label, problem_type)."""
     config, info = read_hf_config(path)
     if architecture is None:
         architecture = info.architecture or _architecture_from_tensors(HfWeights(path).shapes)
@@ -244,7 +262,7 @@ def load_hf_model(path, architecture=None):
     build, optional = ARCHITECTURES[architecture]
     info.architecture = architecture
     model = build(config, info)
-    return model, load_hf(model, path, optional=optional), info
+    return HfModel(model, load_hf(model, path, optional=optional), info)
 
 
 def hf_architecture(model):
@@ -287,6 +305,7 @@ def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_typ
     with atomic_path(folder) as temporary:
         os.makedirs(temporary)
         save_file(tensors, os.path.join(temporary, SAFETENSORS), metadata={"format": "pt"})
+        with_default_mode(os.path.join(temporary, SAFETENSORS))  # safetensors writes it owner-only (0600)
         with open(os.path.join(temporary, "config.json"), "w", encoding="utf-8") as f:
             json.dump(hf_config, f, indent=2, sort_keys=True)
             f.write("\n")

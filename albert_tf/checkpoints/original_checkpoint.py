@@ -12,9 +12,11 @@ import re
 
 import numpy as np
 import tensorflow as tf
-from absl import logging
 
+from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints import variable_names  # a submodule: the package imports nothing eagerly
+from albert_tf.checkpoints.checkpoint_state import checkpoint_names, write_checkpoint_state
+from albert_tf.errors import ConfigError
 from albert_tf.outputs.atomic_files import atomic_files
 
 _DATA_SUFFIX_RE = re.compile(r"\.data-\d{5}-of-\d{5}$")
@@ -48,14 +50,19 @@ class LoadReport:
     not_loaded: list
     skipped_non_model: list
 
-    def summary(self):
-        return (
-            f"loaded {len(self.loaded)} variables from {self.checkpoint}; "
-            f"{len(self.not_loaded)} model variables left at initial values "
-            f"{self.not_loaded or ''}; {len(self.unused)} checkpoint variables unused "
-            f"{self.unused or ''}; {len(self.skipped_non_model)} optimizer/step "
-            "variables skipped"
-        )
+    def summary(self, shown=8):
+        """One line: what was loaded, then each kind of leftover that there is (up to `shown` names each)."""
+        def names(values):
+            return ", ".join(values[:shown]) + (f", ... ({len(values) - shown} more)" if len(values) > shown else "")
+
+        parts = [f"loaded {len(self.loaded)} variables from {self.checkpoint}"]
+        if self.not_loaded:
+            parts.append(f"{len(self.not_loaded)} model variables left at initial values: {names(self.not_loaded)}")
+        if self.unused:
+            parts.append(f"{len(self.unused)} checkpoint variables unused: {names(self.unused)}")
+        if self.skipped_non_model:
+            parts.append(f"{len(self.skipped_non_model)} optimizer/step variables skipped")
+        return "; ".join(parts)
 
 
 def resolve_checkpoint_path(path):
@@ -275,7 +282,6 @@ def assign_tensors(model, shapes, read, description, source, strict=True, init_f
         not_loaded=sorted(set(all_variables) - set(sources)),
         skipped_non_model=sorted(set(shapes) - available),
     )
-    logging.info("%s", report.summary())
     return report
 
 
@@ -299,8 +305,16 @@ def save_checkpoint(model, prefix, global_step=None, write_config=True):
 
     Returns:
         The prefix written.
+
+    Raises:
+        ConfigError: `albert_config.json` beside `prefix` describes another model (it belongs to another
+            checkpoint in that folder); nothing is written.
     """
     prefix = os.fspath(prefix)
+    directory = os.path.dirname(os.path.abspath(prefix))
+    config_path = os.path.join(directory, "albert_config.json")
+    if write_config:
+        _check_config_beside(config_path, _model_config(model))
     encoder_vars, head_vars = variable_names.model_variables(model)
     names, tensors = [], []
     for name, variable in {**encoder_vars, **head_vars}.items():
@@ -309,16 +323,25 @@ def save_checkpoint(model, prefix, global_step=None, write_config=True):
     if global_step is not None:
         names.append("global_step")
         tensors.append(tf.constant(int(global_step), tf.int64))
-    directory = os.path.dirname(os.path.abspath(prefix))
     # Staged and moved into place index last: the prefix is at every moment the old checkpoint, none, or this one.
     with atomic_files(prefix, marker=".index") as staged:
         tf.raw_ops.SaveV2(prefix=staged, tensor_names=names, shape_and_slices=[""] * len(names), tensors=tensors)
-    previous = tf.train.get_checkpoint_state(directory)
-    history = list(previous.all_model_checkpoint_paths) if previous else []
-    name = os.path.basename(prefix)
-    tf.compat.v1.train.update_checkpoint_state(
-        directory, name, all_model_checkpoint_paths=[p for p in history if p != name] + [name]
-    )
-    if write_config:
-        _model_config(model).to_json_file(os.path.join(directory, "albert_config.json"))
+    write_checkpoint_state(directory, os.path.abspath(prefix), checkpoint_names(directory))
+    if write_config and not os.path.exists(config_path):
+        _model_config(model).to_json_file(config_path)
     return prefix
+
+
+def _check_config_beside(config_path, config):
+    """Refuses to save beside an albert_config.json of another model (it would be overwritten)."""
+    if not os.path.exists(config_path):
+        return
+    existing = AlbertConfig.from_json_file(config_path).to_dict()
+    wanted = config.to_dict()
+    if existing == wanted:
+        return
+    differences = [f"{key} {existing.get(key)!r} there, {wanted.get(key)!r} here"
+                   for key in sorted(set(existing) | set(wanted)) if existing.get(key) != wanted.get(key)]
+    raise ConfigError(
+        f"{config_path} describes another model ({'; '.join(differences[:4])}): it belongs to another checkpoint "
+        f"in {os.path.dirname(config_path)}. Nothing was written; save this model in another folder")

@@ -9,6 +9,7 @@ importing TensorFlow.
 """
 
 import contextlib
+import errno
 import logging as std_logging
 import os
 import sys
@@ -18,14 +19,38 @@ import warnings
 
 from absl import app, flags, logging
 
-from albert_tf.errors import ConfigError, OutputFolderBusyError, ResumeError
+from albert_tf.errors import ConfigError, OutputFolderBusyError, ResumeError, RunInterrupted
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELP_FLAGS = {"-?", "-h", "-help", "--help", "-helpshort", "--helpshort", "-helpfull", "--helpfull",
               "-helpxml", "--helpxml"}
-# Errors of bad settings or inputs: printed as one message, with no traceback unless verbose.
-USER_ERRORS = (ConfigError, FileNotFoundError, FloatingPointError, ValueError, app.UsageError, OutputFolderBusyError,
+# Errors of bad settings, inputs or the machine (a full disk, a read-only folder): printed as one message, with
+# no traceback unless verbose.
+USER_ERRORS = (ConfigError, OSError, FloatingPointError, ValueError, app.UsageError, OutputFolderBusyError,
                ResumeError)
+# What to do about the operating system's errors, by errno.
+_OS_HINTS = {
+    errno.ENOSPC: "the disk is full: free space (or write elsewhere) and rerun; nothing complete was replaced",
+    errno.EDQUOT: "the disk quota is exhausted: free space (or write elsewhere) and rerun",
+    errno.EFBIG: "the file grew past the size this process may write (ulimit -f)",
+    errno.EACCES: "no permission: write to a folder you own, or fix its permissions",
+    errno.EPERM: "not permitted: write to a folder you own",
+    errno.EROFS: "the file system is read-only: write elsewhere",
+    errno.ENOTDIR: "a file stands where a folder is expected: pick another path",
+    errno.EEXIST: "a file stands where a folder is expected: pick another path",
+    errno.EISDIR: "a folder stands where a file is expected: pick another path",
+}
+
+
+def describe(error):
+    """The one line printed for a user error: the message, an OSError as `PATH: what happened; what to do`."""
+    if isinstance(error, OSError) and error.strerror and not isinstance(error, FileNotFoundError):
+        where = f"{error.filename}: " if error.filename else ""
+        hint = _OS_HINTS.get(error.errno)
+        return f"{where}{error.strerror}" + (f" ({hint})" if hint else "")
+    if type(error).__module__.startswith("tensorflow") and hasattr(error, "message"):
+        return f"{type(error).__name__}: {error.message.strip().splitlines()[0]}"
+    return str(error)
 
 
 def verbose():
@@ -93,9 +118,36 @@ def run_job(task_name, task_config, training_config):
     return run_training(create_task(task_name, task_config), training_config)
 
 
+def _own_flags_in_help(main):
+    """`--help` lists the command's own flags (those defined under albert_tf.cli), `--helpfull` all.
+
+    absl's `--help` shows the key flags of the main module, which it names by `sys.argv[0]`: for a
+    console script that is the installed wrapper, which defines no flag and has no docstring.
+    """
+    main_module = sys.argv[0]
+    for module, module_flags in flags.FLAGS.flags_by_module_dict().items():
+        if module.startswith("albert_tf.cli") and module != main_module:
+            for flag in module_flags:
+                flags.FLAGS.register_key_flag_for_module(main_module, flag)
+    entry = sys.modules["__main__"]
+    if not entry.__doc__:
+        entry.__doc__ = sys.modules[main.__module__].__doc__
+
+
+def _tensorflow_errors():
+    """TensorFlow's errors of the machine and the data, once TensorFlow is loaded (a file that cannot be
+    written or read, memory); a bug's own errors keep their traceback."""
+    if "tensorflow" not in sys.modules:
+        return ()
+    errors = sys.modules["tensorflow"].errors
+    return (errors.ResourceExhaustedError, errors.PermissionDeniedError, errors.NotFoundError,
+            errors.DataLossError, errors.FailedPreconditionError)
+
+
 def run(main, argv=None):
     """`absl.app.run(main)` with help exiting 0 and bad-input errors as one clear line."""
     argv = list(sys.argv if argv is None else argv)
+    _own_flags_in_help(main)
 
     def guarded(args):
         if not verbose():
@@ -104,11 +156,20 @@ def run(main, argv=None):
             handler.addFilter(_OwnLinesFilter())
         try:
             return main(args)
-        except USER_ERRORS as error:
+        except RunInterrupted as stopped:
+            logging.flush()
+            sys.stderr.write(f"{stopped}\n")
+            sys.exit(stopped.exit_status)
+        except KeyboardInterrupt:
+            logging.flush()
+            sys.stderr.write("interrupted (a second signal): stopped at once; checkpoints already written are "
+                             "complete, and a rerun resumes from the last one\n")
+            sys.exit(130)
+        except USER_ERRORS + _tensorflow_errors() as error:
             if verbose():
                 raise
             logging.flush()
-            sys.stderr.write(f"error: {error}\n")
+            sys.stderr.write(f"error: {describe(error)}\n")
             sys.exit(1)
 
     try:

@@ -67,7 +67,8 @@ flags.DEFINE_bool("overwrite", False, "Replace --export_dir if it exists (withou
 
 def main(argv):
     del argv
-    config = flag_groups.config_from_flags(ExportConfig()).validate()
+    config = flag_groups.config_from_flags(ExportConfig())
+    config = flag_groups.fit_to_model(config, config.albert_config_file).validate()
     console.start_tensorflow()
     # After start_tensorflow: TensorFlow starts quiet, and --helpfull does not wait for it.
     from albert_tf.export.model_export import export_model

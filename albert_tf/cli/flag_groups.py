@@ -8,8 +8,9 @@ Nothing here imports TensorFlow, so `--helpfull` answers at once.
 
 import dataclasses
 
-from absl import flags
+from absl import flags, logging
 
+from albert_tf.albert_config import AlbertConfig
 from albert_tf.training.training_config import (MIXED_PRECISION, OPTIMIZERS, STRATEGIES, STRATEGY_HELP,
                                                 TrainingConfig)
 
@@ -82,15 +83,36 @@ def define_output_flags(defaults, saved_model_help):
     flags.DEFINE_integer("keep_checkpoint_max", defaults.keep_checkpoint_max, "Checkpoints kept for resuming.")
     flags.DEFINE_integer("log_steps", defaults.log_steps, "Steps between progress lines and summaries.")
     flags.DEFINE_bool("export_saved_model", defaults.export_saved_model, saved_model_help)
-    flags.DEFINE_bool("overwrite_output_dir", False, "Start over although --output_dir holds an earlier run: its "
-                      "checkpoints and best weights are moved to OUTPUT_DIR/replaced-TIME/, never deleted. "
+    flags.DEFINE_bool("overwrite_output_dir", False, "Start over although --output_dir holds an earlier run: "
+                      "everything it wrote (checkpoints, best weights, results, predictions, exports, summaries) "
+                      "is moved to OUTPUT_DIR/replaced-TIME/, never deleted. "
                       "Without it a run resumes, or stops if no checkpoint restores.")
 
 
 def finetuning_configs(task_defaults):
     """(task config, training config) of a fine-tuning command from the parsed flags, validated."""
-    return (config_from_flags(task_defaults).validate(),
+    return (fit_to_model(config_from_flags(task_defaults), FLAGS.albert_config_file).validate(),
             config_from_flags(TrainingConfig.for_finetuning()).validate())
+
+
+def fit_to_model(config, albert_config_file):
+    """`config` with max_seq_length lowered to the model's max_position_embeddings when the user left
+    --max_seq_length at its default (the original's per-command value) and the model has fewer positions.
+
+    A value the user gave is kept: the loop or the exporter refuses it with the limit. A config file that
+    cannot be read is reported there too.
+    """
+    if FLAGS["max_seq_length"].present or not albert_config_file:
+        return config
+    try:
+        positions = AlbertConfig.from_json_file(albert_config_file).max_position_embeddings
+    except (OSError, ValueError):
+        return config
+    if config.max_seq_length <= positions:
+        return config
+    logging.info("max_seq_length=%d: the max_position_embeddings of %s (--max_seq_length not given; its "
+                 "default %d is longer than the model takes)", positions, albert_config_file, config.max_seq_length)
+    return dataclasses.replace(config, max_seq_length=positions)
 
 
 def config_from_flags(defaults, **overrides):

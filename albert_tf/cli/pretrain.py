@@ -68,8 +68,9 @@ def configs_from_flags():
     """(pretraining data config, training config) from the parsed flags, validated."""
     if FLAGS.demo:
         apply_demo_defaults()
-    return (flag_groups.config_from_flags(PretrainingConfig()).validate(),
-            flag_groups.config_from_flags(DEFAULTS).validate())
+    training = flag_groups.config_from_flags(DEFAULTS).validate()
+    data = flag_groups.fit_to_model(flag_groups.config_from_flags(PretrainingConfig()), training.albert_config_file)
+    return data.validate(), training
 
 
 def main(argv):

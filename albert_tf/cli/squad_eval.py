@@ -32,42 +32,96 @@ def parse_args(argv=None):
                         help='Predict "" if no-answer probability exceeds this (default = 1.0).')
     parser.add_argument("--version", choices=["1.1", "2.0"], help="Force the scoring rules (default: the data file's).")
     parser.add_argument("--strict", action="store_true",
-                        help="A question without a prediction is an error (default: it scores 0, and is counted).")
+                        help="A question without a prediction, or a prediction without a no-answer probability in "
+                             "--na-prob-file, is an error (default: a warning; the question scores 0).")
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    with open(args.data_file, encoding="utf-8") as f:
-        data = json.load(f)
-    with open(args.pred_file, encoding="utf-8") as f:
-        predictions = json.load(f)
+def read_json(path, what):
+    """The JSON in `path`; a missing, unreadable, empty or malformed file is one ValueError naming it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such {what} file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot read the {what} file ({error})") from None
+    if not text.strip():
+        raise ValueError(f"{path}: the {what} file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: the {what} file is not valid JSON ({error.msg} at line {error.lineno}, column "
+                         f"{error.colno}); a truncated or partly written file?") from None
+
+
+def _shown(ids):
+    return ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+
+
+def evaluate(args):
+    """The official scores of args.pred_file on args.data_file (the parsed arguments)."""
+    data = read_json(args.data_file, "SQuAD data")
+    dataset = squad_evaluation.check_dataset(data, args.data_file)
+    predictions = squad_evaluation.check_id_map(read_json(args.pred_file, "predictions"), args.pred_file,
+                                                "answer text", str)
     version = args.version or ("1.1" if str(data.get("version", "")).startswith("1.") else "2.0")
-    missing = squad_evaluation.missing_predictions(data["data"], predictions)
+    questions = set(squad_evaluation.question_ids(dataset))
+    unknown = [qid for qid in predictions if qid not in questions]
+    if len(unknown) == len(predictions):
+        raise ValueError(f"{args.pred_file}: none of its {len(predictions)} prediction(s) is for a question of "
+                         f"{args.data_file} (ids such as {_shown(unknown)}); predictions and data must come from "
+                         "the same file")
+    if unknown:
+        print(f"warning: {len(unknown)} prediction(s) in {args.pred_file} are for no question of {args.data_file} "
+              f"({_shown(unknown)}); they are ignored", file=sys.stderr)
+    missing = squad_evaluation.missing_predictions(dataset, predictions)
     if missing:
-        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        message = (f"{args.pred_file} has no prediction for {len(missing)} question(s) of {args.data_file} "
+                   f"({_shown(missing)})")
         if args.strict:
-            sys.exit(f"error: {args.pred_file} has no prediction for {len(missing)} question(s) of "
-                     f"{args.data_file} ({shown}); predict every question or drop --strict")
-        print(f"warning: {len(missing)} question(s) of {args.data_file} have no prediction in {args.pred_file} "
-              f"({shown}); each scores 0", file=sys.stderr)
+            raise ValueError(message + "; predict every question or drop --strict")
+        print(f"warning: {message}; each scores 0", file=sys.stderr)
     if version == "1.1":
-        result = squad_evaluation.evaluate_v1(data["data"], predictions)
-    else:
-        na_probs = None
-        if args.na_prob_file:
-            with open(args.na_prob_file, encoding="utf-8") as f:
-                na_probs = json.load(f)
-        result = squad_evaluation.evaluate_v2(data["data"], predictions, na_probs, args.na_prob_thresh)
-        if na_probs is not None:
-            squad_evaluation.add_best_thresholds(result, data["data"], predictions, na_probs)
-    if args.out_file:
-        with atomic_open(args.out_file, "w") as f:
-            json.dump(result, f)
-    else:
+        unanswerable = squad_evaluation.unanswerable_questions(dataset)
+        if unanswerable:
+            raise ValueError(f"{args.data_file}: {len(unanswerable)} question(s) have no gold answer "
+                             f"({_shown(unanswerable)}): a SQuAD v2.0 file; score it with --version 2.0 (or "
+                             "without --version)")
+        return squad_evaluation.evaluate_v1(dataset, predictions)
+    na_probs = None
+    if args.na_prob_file:
+        na_probs = squad_evaluation.check_id_map(read_json(args.na_prob_file, "no-answer probabilities"),
+                                                 args.na_prob_file, "no-answer probability", float)
+        without = [qid for qid in predictions if qid in questions and qid not in na_probs]
+        if without:
+            message = (f"{args.na_prob_file} has no probability for {len(without)} predicted question(s) "
+                       f"({_shown(without)})")
+            if args.strict:
+                raise ValueError(message + "; write one for every prediction or drop --strict")
+            print(f"warning: {message}; the best-threshold search counts them as answered \"\" at every "
+                  "threshold", file=sys.stderr)
+    result = squad_evaluation.evaluate_v2(dataset, predictions, na_probs, args.na_prob_thresh)
+    if na_probs is not None:
+        squad_evaluation.add_best_thresholds(result, dataset, predictions, na_probs)
+    return dict(result)
+
+
+def main(argv=None):
+    """The `albert-squad-eval` command: prints (or writes) the scores; returns the exit status."""
+    args = parse_args(argv)
+    try:
+        result = evaluate(args)
+        if args.out_file:
+            with atomic_open(args.out_file, "w") as f:
+                json.dump(result, f)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not args.out_file:
         print(json.dumps(result, indent=2))
-    return result
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

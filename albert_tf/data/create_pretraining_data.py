@@ -24,7 +24,6 @@ import dataclasses
 import importlib
 import itertools
 import multiprocessing
-import os
 import random
 import time
 
@@ -264,7 +263,7 @@ def tokenize_corpus(input_files, tokenizer_args, max_num_tokens, num_workers=1, 
         if pool is not None:
             pool.close()
             pool.join()
-    line_counts = np.concatenate(line_counts)
+    line_counts = np.concatenate(line_counts) if line_counts else np.zeros(0, np.int64)  # empty files: no chunk
     sentence_lengths = line_counts[line_counts > 0]
     document_of_sentence = np.cumsum(line_counts < 0)[line_counts > 0]
     new_document = np.diff(document_of_sentence, prepend=-1) != 0
@@ -404,15 +403,11 @@ def create_from_config(config, log=print):
     config.validate()
     input_files = expand_file_patterns(config.input_file)
     outputs = config.output_paths()
-    prepare_outputs(outputs, config.overwrite)
-    for path in outputs:
-        directory = os.path.dirname(path)
-        if directory and "://" not in path:
-            os.makedirs(directory, exist_ok=True)
-    log(f"reading {len(input_files)} file(s), writing {len(outputs)} file(s), {config.num_workers} worker(s)")
-    summary = create_pretraining_data(
-        input_files, outputs, spm_model_file=config.spm_model_file, vocab_file=config.vocab_file,
-        do_lower_case=config.do_lower_case, options=config.instance_options(), dupe_factor=config.dupe_factor,
-        random_seed=config.random_seed, num_workers=config.num_workers,
-        word_segmenter=load_word_segmenter(config.word_segmenter), log=log)
+    with prepare_outputs(outputs, config.overwrite):
+        log(f"reading {len(input_files)} file(s), writing {len(outputs)} file(s), {config.num_workers} worker(s)")
+        summary = create_pretraining_data(
+            input_files, outputs, spm_model_file=config.spm_model_file, vocab_file=config.vocab_file,
+            do_lower_case=config.do_lower_case, options=config.instance_options(), dupe_factor=config.dupe_factor,
+            random_seed=config.random_seed, num_workers=config.num_workers,
+            word_segmenter=load_word_segmenter(config.word_segmenter), log=log)
     return summary, outputs

@@ -1,6 +1,7 @@
 """tf.data input pipeline for pretraining TFRecords (static or dynamic masking)."""
 
 import dataclasses
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -36,10 +37,11 @@ def feature_spec(max_seq_length, max_predictions_per_seq):
     }
 
 
-def check_pretraining_files(files, max_seq_length, max_predictions_per_seq):
-    """Reads the first record of each file and checks feature names, kinds and lengths; local files
-    are also walked record by record to their end (`framing_problem`), so that a truncated copy stops
-    the run before training rather than minutes into it.
+def check_pretraining_files(files, max_seq_length, max_predictions_per_seq, vocab_size=None):
+    """Reads the first record of each file and checks feature names, kinds and lengths (and, given
+    `vocab_size`, that its token ids are below it); local files are also walked record by record to their
+    end (`framing_problem`), so that a truncated copy stops the run before training rather than minutes
+    into it.
 
     Raises:
         ValueError: naming each bad file with its missing, mis-typed or
@@ -79,6 +81,10 @@ def check_pretraining_files(files, max_seq_length, max_predictions_per_seq):
                 wrong.append(f"{name} is {kind}, expected {want_kind}")
             elif len(values) != length:
                 wrong.append(f"{name} has {len(values)} values, expected {length}")
+            elif vocab_size and name in ("input_ids", "masked_lm_ids") and max(values, default=0) >= vocab_size:
+                wrong.append(f"{name} of the first record holds token id {max(values)}, expected ids below the "
+                             f"model's vocab_size={vocab_size} (the data was made with a larger vocabulary than "
+                             "the model's: create it with the model's own vocabulary)")
         if missing or wrong:
             detail = []
             if missing:
@@ -88,7 +94,21 @@ def check_pretraining_files(files, max_seq_length, max_predictions_per_seq):
     if problems:
         raise ValueError(
             f"pretraining files do not match max_seq_length={max_seq_length}, "
-            f"max_predictions_per_seq={max_predictions_per_seq}:\n  " + "\n  ".join(problems))
+            f"max_predictions_per_seq={max_predictions_per_seq}"
+            + (f", vocab_size={vocab_size}" if vocab_size else "") + ":\n  " + "\n  ".join(problems))
+
+
+def damaged_records(files):
+    """"path: where" for each TFRecord file whose records do not all read back (a checksum that does not
+    match: the bytes changed after writing). Reads every file whole: for the error path only."""
+    found = []
+    for path in files:
+        try:
+            tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda count, _: count + 1)
+        except tf.errors.DataLossError as error:
+            where = re.search(r"corrupted record at \d+", error.message)
+            found.append(f"{path}: {where.group(0) if where else error.message.splitlines()[0]} (byte offset)")
+    return found
 
 
 @dataclasses.dataclass(frozen=True)

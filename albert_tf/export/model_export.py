@@ -34,7 +34,11 @@ def export_model(config):
         _needs("onnxruntime", "onnxruntime")
         _needs("onnx", "onnx")
         _needs("sympy", "sympy")
-    prepare_outputs([config.export_dir], config.overwrite)
+    with prepare_outputs([config.export_dir], config.overwrite):
+        return _export(config)
+
+
+def _export(config):
     model = load_model(config)
     if config.format == "saved_model":
         names = export_saved_model(serving_module(config, model), config.export_dir)

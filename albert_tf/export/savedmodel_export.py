@@ -17,6 +17,7 @@ from albert_tf.export.export_config import ExportConfig  # noqa: F401  (the argu
 from albert_tf.export.serving_module import SERVING_MODULES, export_saved_model
 from albert_tf.models import AlbertClassifier, AlbertMultipleChoice, AlbertPretrainer, AlbertQuestionAnswerer
 from albert_tf.outputs.atomic_files import prepare_outputs
+from albert_tf.tokenization.full_tokenizer import FullTokenizer, check_vocabulary
 from albert_tf.training.runner_utils import load_initial_weights
 
 
@@ -58,6 +59,7 @@ def load_model(config):
         raise ConfigError(f"max_seq_length={config.max_seq_length}: expected at most max_position_embeddings="
                           f"{albert_config.max_position_embeddings} of {config.albert_config_file}; set "
                           f"max_seq_length to at most {albert_config.max_position_embeddings}")
+    check_vocabulary(FullTokenizer(**config.vocabulary()), albert_config)
     model, strict = build_model(config, albert_config)
     load_initial_weights(model, config.checkpoint, strict=strict)
     return model
@@ -74,5 +76,5 @@ def export_checkpoint(config):
     if config.format != "saved_model":
         raise ConfigError(f"format={config.format!r}: export_checkpoint writes SavedModels; use "
                           "albert_tf.export.model_export.export_model for onnx")
-    prepare_outputs([config.export_dir], config.overwrite)
-    return export_saved_model(serving_module(config, load_model(config)), config.export_dir)
+    with prepare_outputs([config.export_dir], config.overwrite):
+        return export_saved_model(serving_module(config, load_model(config)), config.export_dir)

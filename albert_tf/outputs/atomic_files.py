@@ -31,6 +31,7 @@ import shutil
 from absl import logging
 
 from albert_tf.errors import refuse_to_overwrite
+from albert_tf.outputs.output_claims import claim_outputs
 
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)$")
 
@@ -135,6 +136,14 @@ def atomic_files(path, marker=None):
         _remove(staging)
 
 
+def with_default_mode(path):
+    """Gives a file the permissions `open` would (0666 less the umask): some writers create theirs owner-only."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+    return path
+
+
 def remove_leftovers(directory):
     """Cleans up after interrupted atomic writes in `directory` whose writer is gone; returns what it did.
 
@@ -160,14 +169,22 @@ def remove_leftovers(directory):
 
 
 def prepare_outputs(paths, overwrite):
-    """Before a tool writes `paths`: cleans up interrupted writes beside them, and refuses existing ones
-    unless `overwrite` (what the user has is replaced only when asked)."""
+    """Before a tool writes `paths`: claims them for this process (a second run writing the same outputs
+    is refused at once), cleans up interrupted writes beside them, and refuses existing ones unless
+    `overwrite` (what the user has is replaced only when asked). Returns the claim: `with
+    prepare_outputs(...):` around the writing releases it after; otherwise it is held until exit."""
     paths = [os.fspath(p) for p in paths if p]
-    for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in paths if not is_remote(p)}):
-        for name in remove_leftovers(directory):
-            logging.warning("cleaned up %s in %s, left by an interrupted write", name, directory)
-    if not overwrite:
-        refuse_to_overwrite(paths, "overwrite (--overwrite)")
+    claim = claim_outputs(paths)
+    try:
+        for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in paths if not is_remote(p)}):
+            for name in remove_leftovers(directory):
+                logging.warning("cleaned up %s in %s, left by an interrupted write", name, directory)
+        if not overwrite:
+            refuse_to_overwrite(paths, "overwrite (--overwrite)")
+    except BaseException:
+        claim.release()
+        raise
+    return claim
 
 
 def _alive(pid):

@@ -1,8 +1,13 @@
 """What the fine-tuning tasks share: vocabulary, in-memory features, prediction-based scoring."""
 
+import time
+
+from absl import logging
+
 from albert_tf.data.finetuning_dataset import finetuning_dataset
 from albert_tf.export.serving_module import SERVING_MODULES
-from albert_tf.tasks.task import Task, check_vocabulary
+from albert_tf.tasks.task import Task
+from albert_tf.tokenization.full_tokenizer import check_vocabulary
 from albert_tf.tokenization import FullTokenizer
 
 
@@ -34,6 +39,14 @@ class FinetuningTask(Task):
 
     def features(self, split):
         raise NotImplementedError
+
+    def read_splits(self, splits):
+        for split in dict.fromkeys(splits):
+            started = time.perf_counter()
+            logging.info("%s %s: reading and tokenizing", self.name, split)
+            count = len(self.features(split)["input_ids"])
+            logging.info("%s %s: %d input sequences ready (%.1f s)", self.name, split, count,
+                         time.perf_counter() - started)
 
     def evaluate(self, split, predictions):
         """Metrics (a dict of floats) from `Trainer.predict` outputs."""

@@ -9,18 +9,21 @@ sentence_order_accuracy, sentence_order_loss. The export is the encoder with
 the TF-Hub signatures.
 """
 
+import math
 import os
 
 from absl import logging
 
 from albert_tf.data.create_pretraining_data import create_pretraining_data
 from albert_tf.data.file_patterns import expand_file_patterns
-from albert_tf.data.pretraining_dataset import DynamicMasking, check_pretraining_files, pretraining_dataset
+from albert_tf.data.pretraining_dataset import (DynamicMasking, check_pretraining_files, damaged_records,
+                                                pretraining_dataset)
 from albert_tf.data.pretraining_instances import InstanceOptions
 from albert_tf.errors import ConfigError
 from albert_tf.export.serving_module import SERVING_MODULES
 from albert_tf.models import AlbertPretrainer
-from albert_tf.tasks.task import Task, check_vocabulary
+from albert_tf.tasks.task import Task
+from albert_tf.tokenization.full_tokenizer import check_vocabulary
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.sentencepiece_training import train_sentencepiece
 from albert_tf.training.pretraining_objective import PretrainingObjective
@@ -95,7 +98,8 @@ class PretrainingTask(Task):
         """The first record of every file against max_seq_length/max_predictions_per_seq, and the vocabulary size."""
         for split in ("train", "eval"):
             check_pretraining_files(expand_file_patterns(self.files[split], "pretraining TFRecord file"),
-                                    self.config.max_seq_length, self.config.max_predictions_per_seq)
+                                    self.config.max_seq_length, self.config.max_predictions_per_seq,
+                                    albert_config.vocab_size)
         if self.spm_model_file or self.config.vocab_file:
             check_vocabulary(FullTokenizer(**self.vocabulary()), albert_config)
 
@@ -122,11 +126,27 @@ class PretrainingTask(Task):
         return trainer.evaluate(dataset, max_steps), None
 
     def learning_warnings(self, split, predictions, metrics):
-        if metrics.get("sentence_order_accuracy", 1.0) <= 0.55 and metrics.get("masked_lm_accuracy", 1.0) < 0.05:
-            return [f"pretraining {split}: masked_lm_accuracy {metrics['masked_lm_accuracy']:.4f} and "
-                    f"sentence_order_accuracy {metrics['sentence_order_accuracy']:.4f} are at chance; the model "
-                    "learned nothing yet (more steps, or check the data and the learning rate)"]
-        return []
+        """SOP no better than always predicting the held-out labels' commoner order (within two standard
+        errors of that rate, a binomial's sqrt(m(1 - m)/n) over n examples), with MLM at chance too or not."""
+        sop, majority = metrics.get("sentence_order_accuracy"), metrics.get("sentence_order_majority_rate")
+        examples = metrics.get("sentence_order_examples", 0)
+        if sop is None or majority is None or not examples:
+            return []
+        margin = 2 * math.sqrt(majority * (1 - majority) / examples)
+        if sop > majority + margin:
+            return []
+        chance = (f"sentence_order_accuracy {sop:.4f} is no better than always predicting one order "
+                  f"({majority:.4f} of the {int(examples)} examples; two standard errors {margin:.4f})")
+        if metrics.get("masked_lm_accuracy", 1.0) < 0.05:
+            return [f"pretraining {split}: {chance} and masked_lm_accuracy {metrics['masked_lm_accuracy']:.4f} is "
+                    "at chance; the model learned nothing yet (more steps, or check the data and the learning rate)"]
+        return [f"pretraining {split}: {chance}; the sentence-order head learned nothing yet (SOP needs more steps "
+                "than MLM, and documents of several sentences)"]
+
+    def damaged_inputs(self):
+        files = sorted({path for split in ("train", "eval")
+                        for path in expand_file_patterns(self.files[split], "pretraining TFRecord file")})
+        return damaged_records(files)
 
     def serving_module(self, model):
         if not (self.spm_model_file or self.config.vocab_file):

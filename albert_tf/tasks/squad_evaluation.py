@@ -56,6 +56,68 @@ def _questions(dataset):
             yield from paragraph["qas"]
 
 
+def check_dataset(data, source):
+    """The `data` list of a SQuAD JSON file, checked for what scoring reads.
+
+    Raises:
+        ValueError: naming `source`, the article/paragraph/question and what is missing.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise ValueError(f"{source}: not a SQuAD file: expected a JSON object with a \"data\" list of articles "
+                         f"(the official train/dev file), found {type(data).__name__}"
+                         + (f" with keys {sorted(data)[:5]}" if isinstance(data, dict) else ""))
+    for a, article in enumerate(data["data"]):
+        where = f"{source}: article {a}"
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            raise ValueError(f"{where} has no \"paragraphs\" list")
+        for p, paragraph in enumerate(article["paragraphs"]):
+            if not isinstance(paragraph, dict) or not isinstance(paragraph.get("qas"), list):
+                raise ValueError(f"{where}, paragraph {p} has no \"qas\" list of questions")
+            for q, qa in enumerate(paragraph["qas"]):
+                if not isinstance(qa, dict) or not isinstance(qa.get("id"), str):
+                    raise ValueError(f"{where}, paragraph {p}, question {q} has no string \"id\"")
+                if not isinstance(qa.get("answers"), list) or not all(
+                        isinstance(answer, dict) and isinstance(answer.get("text"), str) for answer in qa["answers"]):
+                    raise ValueError(f"{where}, paragraph {p}, question {qa['id']}: \"answers\" must be a list of "
+                                     "{\"text\": ...} objects")
+    if not any(True for _ in _questions(data["data"])):
+        raise ValueError(f"{source}: the SQuAD data has no questions")
+    return data["data"]
+
+
+def question_ids(dataset):
+    return [qa["id"] for qa in _questions(dataset)]
+
+
+def unanswerable_questions(dataset):
+    """Ids of the questions without gold answers (SQuAD v2.0's unanswerable ones)."""
+    return [qa["id"] for qa in _questions(dataset) if not qa["answers"]]
+
+
+def check_id_map(values, source, what, expected_type):
+    """A JSON object mapping question ids to `expected_type` (str answers, float probabilities).
+
+    Raises:
+        ValueError: naming `source`, the first bad entry and what was expected.
+    """
+    if not isinstance(values, dict):
+        raise ValueError(f"{source}: expected a JSON object {{question id: {what}}}, found a "
+                         f"{type(values).__name__}")
+    names = {str: "a string", float: "a number"}
+    for qid, value in values.items():
+        ok = isinstance(value, str) if expected_type is str else (
+            isinstance(value, (int, float)) and not isinstance(value, bool))
+        if not ok:
+            raise ValueError(f"{source}: the {what} for {qid!r} is {json_type(value)} {value!r:.40}; expected "
+                             f"{names[expected_type]}")
+    return values
+
+
+def json_type(value):
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
+
+
 def missing_predictions(dataset, predictions):
     """Ids of the data file's questions that have no prediction (they score 0)."""
     return [qa["id"] for qa in _questions(dataset) if qa["id"] not in predictions]
@@ -69,6 +131,9 @@ def evaluate_v1(dataset, predictions):
         if qa["id"] not in predictions:
             continue
         golds = [answer["text"] for answer in qa["answers"]]
+        if not golds:
+            raise ValueError(f"question {qa['id']} has no gold answer: v1.1 scoring needs answerable questions only "
+                             "(a SQuAD v2.0 file is scored with the v2.0 rules)")
         prediction = predictions[qa["id"]]
         exact += max(exact_score(gold, prediction) for gold in golds)
         f1 += max(f1_score(gold, prediction) for gold in golds)

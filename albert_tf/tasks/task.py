@@ -7,20 +7,9 @@ checkpoints, evaluation and export are the loop's
 (`albert_tf.training.training_loop.run_training`).
 """
 
-from albert_tf.errors import ConfigError
 
 # How a learned-nothing warning ends: what usually fixes it.
 NO_LEARNING_HINT = "more steps, a pretrained --init_checkpoint or another learning rate"
-
-
-def check_vocabulary(tokenizer, albert_config):
-    """The tokenizer's [CLS]/[SEP]/[MASK] are real tokens and its size is the model's `vocab_size`."""
-    tokenizer.special_token_ids()  # ValueError naming the file otherwise (they would map to <pad>/<unk>)
-    if tokenizer.vocab_size != albert_config.vocab_size:
-        raise ConfigError(
-            f"{tokenizer.spm_model_file or tokenizer.vocab_file} has {tokenizer.vocab_size} tokens but the model "
-            f"config says vocab_size={albert_config.vocab_size}: it is not the vocabulary the model (and its data) "
-            "was made with; pass that spm_model_file/vocab_file")
 
 
 class Task:
@@ -70,6 +59,14 @@ class Task:
 
     def learning_warnings(self, split, predictions, metrics):
         """Signs in the final evaluation that the model learned nothing (strings for the log)."""
+        return []
+
+    def read_splits(self, splits):
+        """Reads (and tokenizes) every split the run will use, before step 1: a missing or bad file stops the
+        run at the start, not after training."""
+
+    def damaged_inputs(self):
+        """Which input files are damaged and where ("path: what"), after reading them failed (DataLossError)."""
         return []
 
     def write_predictions(self, split, predictions, output_dir):

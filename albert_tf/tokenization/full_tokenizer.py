@@ -1,5 +1,6 @@
 """`FullTokenizer`: the original ALBERT tokenizer API over SentencePiece or WordPiece."""
 
+from albert_tf.errors import ConfigError
 from albert_tf.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
 from albert_tf.tokenization.wordpiece_tokenizer import WordPieceTokenizer
 
@@ -65,3 +66,13 @@ class FullTokenizer:
     def word_start_mask(self):
         """Per vocabulary id: does the token start a whole word (for masking)?"""
         return self.backend.word_start_mask()
+
+
+def check_vocabulary(tokenizer, albert_config):
+    """The tokenizer's [CLS]/[SEP]/[MASK] are real tokens and its size is the model's `vocab_size`."""
+    tokenizer.special_token_ids()  # ValueError naming the file otherwise (they would map to <pad>/<unk>)
+    if tokenizer.vocab_size != albert_config.vocab_size:
+        raise ConfigError(
+            f"{tokenizer.spm_model_file or tokenizer.vocab_file} has {tokenizer.vocab_size} tokens but the model "
+            f"config says vocab_size={albert_config.vocab_size}: it is not the vocabulary the model (and its data) "
+            "was made with; pass that spm_model_file/vocab_file")

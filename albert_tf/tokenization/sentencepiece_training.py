@@ -23,7 +23,13 @@ def train_sentencepiece(input_files, model_prefix, vocab_size=30000, do_lower_ca
     Raises:
         ValueError: if the corpus has no text.
     """
-    prepare_outputs([model_prefix + ".model", model_prefix + ".vocab"], overwrite)
+    with prepare_outputs([model_prefix + ".model", model_prefix + ".vocab"], overwrite):
+        return _train(input_files, model_prefix, vocab_size, do_lower_case, character_coverage, input_sentence_size,
+                      hard_vocab_limit, random_seed, num_threads, log)
+
+
+def _train(input_files, model_prefix, vocab_size, do_lower_case, character_coverage, input_sentence_size,
+           hard_vocab_limit, random_seed, num_threads, log):
     directory = os.path.dirname(os.path.abspath(model_prefix))
     os.makedirs(directory, exist_ok=True)
     # A fixed name (it is recorded in the model's trainer spec) keeps models reproducible.

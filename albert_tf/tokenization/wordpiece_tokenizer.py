@@ -17,16 +17,28 @@ SUFFIX_INDICATOR = "##"
 
 
 def load_vocab(vocab_file):
-    """Token -> id, as the original `load_vocab`: first word of each line, duplicates skipped."""
+    """Token -> id, as the original `load_vocab`: the first word of line N is id N - 1.
+
+    Raises:
+        ValueError: the file is empty, or a token repeats (naming the lines): ids would no longer be line
+            numbers, and every id after the repeat would point at another embedding row.
+    """
     if not os.path.isfile(vocab_file):
         raise FileNotFoundError(f"vocab file not found: {vocab_file}")
-    vocab = {}
+    vocab, repeats = {}, []
     with open(vocab_file, encoding="utf-8") as reader:
-        for line in reader:
+        for number, line in enumerate(reader, 1):
             token = line.strip().split()[0] if line.strip() else " "
-            vocab.setdefault(token, len(vocab))
+            if token in vocab:
+                repeats.append(f"line {number} {token!r} repeats line {vocab[token] + 1}")
+                continue
+            vocab[token] = number - 1
     if not vocab:
         raise ValueError(f"vocab file {vocab_file} is empty")
+    if repeats:
+        raise ValueError(f"{vocab_file}: {len(repeats)} repeated token(s) ({'; '.join(repeats[:5])}"
+                         f"{'; ...' if len(repeats) > 5 else ''}): a vocab.txt has one token a line, each once, the "
+                         "line number giving its id; remove the repeated lines or use the model's own vocab.txt")
     return vocab
 
 

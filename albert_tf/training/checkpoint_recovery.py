@@ -22,7 +22,9 @@ import time
 import tensorflow as tf
 from absl import logging
 
+from albert_tf.checkpoints.checkpoint_state import write_checkpoint_state
 from albert_tf.errors import ResumeError
+from albert_tf.outputs.run_lock import LOCK_NAME
 
 CHECKPOINT_NAME = "ckpt"
 _CHECKPOINT_INDEX = re.compile(rf"^{CHECKPOINT_NAME}-(\d+)\.index$")
@@ -97,7 +99,7 @@ def restore_newest_valid(checkpoint, directory, state_latest, items=None, option
             logging.warning("checkpoint %s is damaged (%s); set aside as corrupt-%s and resumed from %s instead",
                             bad, reason, os.path.basename(bad), prefix)
         valid = prefixes[index:]
-        tf.compat.v1.train.update_checkpoint_state(directory, prefix, all_model_checkpoint_paths=valid[::-1])
+        write_checkpoint_state(directory, prefix, valid[::-1])
         return prefix
     raise ResumeError(
         f"{directory} holds checkpoints but none restores into this model:\n  "
@@ -106,13 +108,29 @@ def restore_newest_valid(checkpoint, directory, state_latest, items=None, option
         "overwrite_output_dir to set this run's state aside and start over.")
 
 
-def set_run_state_aside(work_dir, names=("checkpoints", "best", "best_eval.json")):
-    """Moves an earlier run's state into WORK_DIR/replaced-TIME/ (overwrite_output_dir); returns that folder."""
-    present = [name for name in names if os.path.lexists(os.path.join(work_dir, name))]
+def set_run_state_aside(work_dir, keep=()):
+    """Moves everything an earlier run left in WORK_DIR into WORK_DIR/replaced-TIME/ (overwrite_output_dir):
+    checkpoints, best weights, results, predictions, exports, summaries. Returns that folder, or None.
+
+    Not moved: the run lock, earlier replaced-* folders, other workers' folders, and the entries holding
+    any path of `keep` (this run's inputs, should they lie inside WORK_DIR).
+    """
+    keep = [os.path.abspath(path) for path in keep]
+
+    def holds_an_input(entry):
+        return any(path == entry or path.startswith(entry + os.sep) for path in keep)
+
+    present = sorted(name for name in os.listdir(work_dir)
+                     if name != LOCK_NAME and not name.startswith(("replaced-", "worker_"))
+                     and not holds_an_input(os.path.join(os.path.abspath(work_dir), name)))
     if not present:
         return None
     target = os.path.join(work_dir, time.strftime("replaced-%Y%m%d-%H%M%S"))
-    os.makedirs(target, exist_ok=True)
+    suffix = 1
+    while os.path.lexists(target):
+        suffix += 1
+        target = os.path.join(work_dir, time.strftime("replaced-%Y%m%d-%H%M%S") + f"-{suffix}")
+    os.makedirs(target)
     for name in present:
         shutil.move(os.path.join(work_dir, name), os.path.join(target, name))
     logging.warning("overwrite_output_dir: the earlier run's %s moved to %s", ", ".join(present), target)

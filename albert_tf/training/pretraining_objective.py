@@ -44,6 +44,7 @@ class PretrainingObjective:
             "mlm_weight_sum": tf.reduce_sum(weights),
             "sop_loss_sum": tf.reduce_sum(sop_loss),
             "sop_correct_sum": tf.reduce_sum(sop_correct),
+            "sop_label_sum": tf.reduce_sum(tf.cast(sop_labels, tf.float32)),  # swapped pairs (label 1)
             "examples": tf.cast(tf.size(sop_labels), tf.float32),
         }
 
@@ -53,7 +54,8 @@ class PretrainingObjective:
         return sums["mlm_loss_sum"] / (total_weight + 1e-5) + sums["sop_loss_sum"] / total_examples
 
     def metrics(self, sums):
-        """The original eval metrics from summed counts."""
+        """The original eval metrics from summed counts, and the SOP labels' majority rate and count (the
+        accuracy of always predicting the commoner order: what a model that learned nothing scores)."""
         weight = tf.maximum(sums["mlm_weight_sum"], 1e-12)
         examples = tf.maximum(sums["examples"], 1.0)
         masked_lm_loss = sums["mlm_loss_sum"] / (sums["mlm_weight_sum"] + 1e-5)
@@ -64,4 +66,7 @@ class PretrainingObjective:
             "masked_lm_loss": masked_lm_loss,
             "sentence_order_accuracy": sums["sop_correct_sum"] / examples,
             "sentence_order_loss": sentence_order_loss,
+            "sentence_order_majority_rate": tf.maximum(sums["sop_label_sum"], examples - sums["sop_label_sum"])
+            / examples,
+            "sentence_order_examples": sums["examples"],
         }

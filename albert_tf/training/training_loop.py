@@ -40,6 +40,7 @@ What one run does, top to bottom:
    and raw-text signatures (OUTPUT_DIR/saved_model, `export_saved_model`).
 """
 
+import dataclasses
 import json
 import os
 import time
@@ -50,7 +51,7 @@ from absl import logging
 
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints.original_checkpoint import save_checkpoint
-from albert_tf.errors import ConfigError
+from albert_tf.errors import ConfigError, RunInterrupted
 from albert_tf.export.serving_module import export_saved_model
 from albert_tf.optimization import create_optimizer
 from albert_tf.outputs.atomic_files import atomic_open, atomic_path, remove_leftovers
@@ -59,6 +60,7 @@ from albert_tf.training.divergence_watch import DivergenceWatch
 from albert_tf.training.checkpoint_recovery import (CHECKPOINT_NAME, remove_interrupted_saves, restore_newest_valid,
                                                     set_run_state_aside)
 from albert_tf.training.progress import Progress, format_seconds
+from albert_tf.training.stop_signals import StopSignals
 from albert_tf.training.runner_utils import create_strategy, load_initial_weights, worker_role, write_summaries
 from albert_tf.training.trainer import OPTIONAL_CHECKPOINT_ITEMS, Trainer
 
@@ -66,11 +68,31 @@ BEST_RECORD = "best_eval.json"  # inside best/, beside the weights it describes
 DTYPE_POLICIES = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfloat16"}
 
 
+def input_paths(*configs):
+    """Every string setting of the config dataclasses that names an existing path (a run's inputs)."""
+    paths = []
+    for config in configs:
+        for field in dataclasses.fields(config):
+            value = getattr(config, field.name)
+            if field.name != "output_dir" and isinstance(value, str) and value:
+                for path in value.split(","):  # a glob stands for its folder
+                    path = os.path.dirname(path) if any(c in path for c in "*?[") else path
+                    if path and os.path.exists(path):
+                        paths.append(path)
+    return paths
+
+
 def run_training(task, config):
     """Runs the job `config` describes for `task`; returns [(description, path)] of its outputs."""
     loop = TrainingLoop(task, config.validate())
     try:
         return loop.run()
+    except tf.errors.DataLossError as error:
+        damaged = task.damaged_inputs() or [error.message.splitlines()[0]]
+        raise ValueError(
+            f"step {loop.step}: input data is damaged (a record's checksum does not match its bytes):\n  "
+            + "\n  ".join(damaged) + "\nCreate or copy the file(s) again; rerunning resumes from the last "
+            f"checkpoint, {loop.manager.latest_checkpoint or 'none yet'}") from None
     finally:
         loop.close()
 
@@ -108,7 +130,7 @@ class TrainingLoop:
         checkpoint_dir = os.path.join(self.work_dir, "checkpoints")
         remove_interrupted_saves(checkpoint_dir)
         if config.overwrite_output_dir:
-            set_run_state_aside(self.work_dir)
+            set_run_state_aside(self.work_dir, keep=input_paths(task.config, config))
         keras.mixed_precision.set_global_policy(DTYPE_POLICIES[config.mixed_precision])
         self.albert_config = AlbertConfig.from_json_file(config.albert_config_file)
         max_seq_length = task.config.max_seq_length
@@ -119,6 +141,8 @@ class TrainingLoop:
                 "max_seq_length")
         self.outputs = task.prepare(self.albert_config, self.work_dir, self.is_chief, config.seed)
         task.check_inputs(self.albert_config)
+        task.read_splits((["train"] if config.do_train else []) + (list(task.eval_splits) if config.do_eval else [])
+                         + (list(task.prediction_splits) if config.do_predict else []))
         with self.strategy.scope():
             self.model = task.build_model(self.albert_config)
             optimizer = create_optimizer(
@@ -172,14 +196,50 @@ class TrainingLoop:
         if restored:
             self.manager = self._checkpoint_manager()  # it now lists the checkpoints found valid
             logging.info("resumed from %s at step %d", restored, self.step)
+            self.compare_run_settings()
         elif self.config.init_checkpoint:
             load_initial_weights(self.model, self.config.init_checkpoint, self.config.init_from_group0,
                                  strict=self.task.strict_init)
-        elif self.task.expects_init_checkpoint:
-            logging.warning("no init_checkpoint: training %s from randomly initialised weights", self.task.name)
+            self.record_run_settings()
+        elif not self.config.do_train:
+            raise ConfigError(
+                f"do_train is off, and there are no weights to {'evaluate' if self.config.do_eval else 'use'}: "
+                f"{self.checkpoint_dir} holds no checkpoint and init_checkpoint is not set. Pass init_checkpoint "
+                "(trained weights), point output_dir at a trained run, or add do_train")
+        else:
+            if self.task.expects_init_checkpoint:
+                logging.warning("no init_checkpoint: training %s from randomly initialised weights", self.task.name)
+            self.record_run_settings()
+
+    # What the data position of a resumed run depends on: it is derived from the step (step x batch, in the
+    # order the seed shuffles), so a resume with other values skips or repeats examples.
+    RUN_SETTINGS = ("train_batch_size", "seed")
+
+    def compare_run_settings(self):
+        """Warns when a resumed run's batch size or seed differ from the run that wrote the checkpoints."""
+        path = os.path.join(self.work_dir, "run_settings.json")
+        if not os.path.exists(path):
+            return
+        with open(path) as f:
+            recorded = json.load(f)
+        for name in self.RUN_SETTINGS:
+            if name in recorded and recorded[name] != getattr(self.config, name):
+                logging.warning("%s=%s differs from %s=%s of the run being resumed (%s): the data position is "
+                                "derived from the step, so examples are skipped or repeated from here on; resume "
+                                "with %s=%s for an exact continuation", name, getattr(self.config, name), name,
+                                recorded[name], path, name, recorded[name])
+
+    def record_run_settings(self):
+        """run_settings.json: what `compare_run_settings` checks at a resume (written when a run starts anew)."""
+        if self.is_chief and self.config.do_train:
+            with atomic_open(os.path.join(self.work_dir, "run_settings.json"), "w") as f:
+                json.dump({name: getattr(self.config, name) for name in self.RUN_SETTINGS}, f, indent=2)
+                f.write("\n")
 
     def evaluate(self, split):
         """(metrics, predictions or None) of the current weights on `split`."""
+        logging.info("evaluating on %s (step %d)%s", split, self.step,
+                     f", at most {self.config.max_eval_steps} batches" if self.config.max_eval_steps else "")
         return self.task.score(split, self.trainer, self.dataset(split, is_training=False),
                                self.config.max_eval_steps)
 
@@ -261,7 +321,20 @@ class TrainingLoop:
 
     # --- the loop -----------------------------------------------------------------------------
 
-    def train(self, progress):
+    def stop_if_asked(self, stop, saved=True):
+        """Raises `RunInterrupted` if a stop signal came (saving a checkpoint first unless `saved`)."""
+        if stop.requested is None:
+            return
+        if not saved and self.config.do_train:
+            self.save()
+        latest = self.manager.latest_checkpoint
+        raise RunInterrupted(
+            f"interrupted by {stop.name} at step {self.step}: "
+            + (f"stopped after saving {latest}; rerun the same command to resume" if latest else
+               "stopped before the first checkpoint; rerun the same command to start again"),
+            128 + stop.requested)
+
+    def train(self, progress, stop):
         config, start_step = self.config, self.step
         total = config.num_train_steps
         if start_step >= total:
@@ -274,8 +347,14 @@ class TrainingLoop:
         window, window_steps, losses = None, 0, []
         watch = DivergenceWatch(config.divergence_factor)
         window_start = run_start = time.perf_counter()
+        progress.write(logging.info, "step %d/%d: building the training step (the first step traces and compiles it)",
+                       start_step + 1, total)
         for step in range(start_step + 1, total + 1):
             sums, finite = self.trainer.train_step(iterator)
+            if step == start_step + 1 and total > step:
+                next_line = min(total, (step // config.log_steps + 1) * config.log_steps)
+                progress.write(logging.info, "step %d/%d done in %.1f s (tracing included); the next line at step %d",
+                               step, total, time.perf_counter() - run_start, next_line)
             if not bool(finite) and not fp16:
                 raise FloatingPointError(
                     f"step {step}: the loss or gradients are Inf/NaN; the update was skipped. The last checkpoint "
@@ -317,25 +396,34 @@ class TrainingLoop:
                     progress.write(logging.info, "eval at step %d: %s%s", step, json.dumps(metrics, sort_keys=True),
                                    "  (best so far)" if improved else "")
                 progress.write(self.save)
+            elif stop.requested is not None:
+                progress.write(self.save)
+            self.stop_if_asked(stop)
         if len(losses) >= 2 and not losses[-1] < losses[0]:
             logging.warning("the training loss did not fall (%.4f in the first logged window, %.4f in the last): "
                             "the model is learning nothing; check the learning rate, the warmup and the data",
                             losses[0], losses[-1])
 
     def run(self):
+        with StopSignals() as stop:
+            return self._run(stop)
+
+    def _run(self, stop):
         config, task = self.config, self.task
         for warning in config.setup_warnings():
             logging.warning("%s", warning)
         self.restore_or_initialise()
         if config.do_train:
             with Progress(config.num_train_steps, self.step, "step", task.name) as progress:
-                self.train(progress)
+                self.train(progress, stop)
+        self.stop_if_asked(stop)
         step = self.use_best_weights()
         outputs = list(self.outputs)
         if config.do_eval:
             outputs.append(self.final_evaluation(step))
         if config.do_predict:
             for split in task.prediction_splits:
+                logging.info("predicting %s", split)
                 predictions = self.trainer.predict(self.dataset(split, is_training=False))
                 outputs.extend(("predictions", path) for path in task.write_predictions(split, predictions,
                                                                                           self.work_dir))
@@ -348,6 +436,7 @@ class TrainingLoop:
         module = task.serving_module(self.model) if config.export_saved_model and self.is_chief else None
         if module is not None:
             path = os.path.join(self.work_dir, "saved_model")
+            logging.info("exporting the SavedModel to %s", path)
             names = export_saved_model(module, path)
             outputs.append((f"SavedModel (signatures {', '.join(names)}; needs tensorflow + tensorflow-text)", path))
         if config.do_train:
