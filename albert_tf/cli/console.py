@@ -12,6 +12,7 @@ import contextlib
 import errno
 import logging as std_logging
 import os
+import re
 import sys
 import tempfile
 import time
@@ -49,7 +50,11 @@ def describe(error):
         hint = _OS_HINTS.get(error.errno)
         return f"{where}{error.strerror}" + (f" ({hint})" if hint else "")
     if type(error).__module__.startswith("tensorflow") and hasattr(error, "message"):
-        return f"{type(error).__name__}: {error.message.strip().splitlines()[0]}"
+        # `{{function_node __wrapped__SaveV2...}} PATH; File too large [Op:SaveV2]` -> `PATH: File too large`
+        text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", error.message.strip().splitlines()[0])
+        text = re.sub(r"\s*\[Op:\w+\].*$", "", text).replace("; ", ": ", 1)
+        hint = next((hint for number, hint in _OS_HINTS.items() if os.strerror(number) in text), None)
+        return text + (f" ({hint})" if hint else "")
     return str(error)
 
 
@@ -141,7 +146,7 @@ def _tensorflow_errors():
         return ()
     errors = sys.modules["tensorflow"].errors
     return (errors.ResourceExhaustedError, errors.PermissionDeniedError, errors.NotFoundError,
-            errors.DataLossError, errors.FailedPreconditionError)
+            errors.DataLossError, errors.FailedPreconditionError, errors.OutOfRangeError)
 
 
 def run(main, argv=None):

@@ -96,12 +96,25 @@ def finetuning_configs(task_defaults):
 
 
 def fit_to_model(config, albert_config_file):
-    """`config` with max_seq_length lowered to the model's max_position_embeddings when the user left
-    --max_seq_length at its default (the original's per-command value) and the model has fewer positions.
+    """`config` with the defaults the user left that contradict the model lowered, one log line each:
+    max_seq_length to the model's max_position_embeddings, then the question (SQuAD) or question+option
+    (RACE) budget to half of max_seq_length, so that the paragraph or article keeps room.
 
     A value the user gave is kept: the loop or the exporter refuses it with the limit. A config file that
     cannot be read is reported there too.
     """
+    config = _fit_max_seq_length(config, albert_config_file)
+    for name in ("max_query_length", "max_qa_length"):
+        value = getattr(config, name, None)
+        if value is None or FLAGS[name].present or value <= config.max_seq_length // 2:
+            continue
+        logging.info("%s=%d: half of max_seq_length=%d (--%s not given; its default %d leaves the text too little "
+                     "room)", name, config.max_seq_length // 2, config.max_seq_length, name, value)
+        config = dataclasses.replace(config, **{name: config.max_seq_length // 2})
+    return config
+
+
+def _fit_max_seq_length(config, albert_config_file):
     if FLAGS["max_seq_length"].present or not albert_config_file:
         return config
     try:

@@ -230,16 +230,24 @@ class TFRecordWriter:
         self._file = open_output(self._temporary)
 
     def write(self, record):
-        self._file.write(frame_record(record))
+        self.write_framed(frame_record(record))
 
     def write_framed(self, framed):
-        self._file.write(framed)
+        try:
+            self._file.write(framed)
+        except OSError as error:  # a full disk: name the output (the error of a write names no file)
+            raise OSError(error.errno, error.strerror, self.path) from None
 
     def close(self):
         """Completes the file: flushed and renamed to `path`."""
         if self._file is None:
             return
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as error:
+            self._file = None
+            self._drop_temporary()
+            raise OSError(error.errno, error.strerror, self.path) from None
         self._file = None
         if self._temporary != self.path:
             commit(self._temporary, self.path)
@@ -248,8 +256,14 @@ class TFRecordWriter:
         """Drops what was written; `path` keeps what it had."""
         if self._file is None:
             return
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:
+            pass  # the write that failed (a full disk) fails again in the flush: the file is dropped anyway
         self._file = None
+        self._drop_temporary()
+
+    def _drop_temporary(self):
         if self._temporary != self.path and os.path.exists(self._temporary):
             os.remove(self._temporary)
 

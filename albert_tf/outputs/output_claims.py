@@ -82,8 +82,13 @@ def claim_outputs(paths):
         claim = claim_name(path)
         if claim in _HELD:
             continue
-        os.makedirs(os.path.dirname(claim), exist_ok=True)
-        handle = _lock(claim)
+        try:
+            os.makedirs(os.path.dirname(claim), exist_ok=True)
+            handle = _lock(claim)
+        except OSError as error:  # a folder that cannot be written: name it, not the claim file
+            for name in taken:
+                _release(name)
+            raise OSError(error.errno, error.strerror, os.path.dirname(claim)) from None
         if handle is None:
             for name in taken:
                 _release(name)

@@ -49,6 +49,28 @@ class SquadWindow:
     token_is_max_context: List[bool]  # per window paragraph token
 
 
+_LAYOUT = ('{"data": [{"paragraphs": [{"context": ..., "qas": [{"id": ..., "question": ..., "answers": '
+           '[{"text": ..., "answer_start": ...}]}]}]}]}')
+
+
+def _example(path, qa, context, is_training, version_2_with_negative):
+    impossible = bool(qa.get("is_impossible", False)) and version_2_with_negative
+    gold = [answer["text"] for answer in qa.get("answers", [])]
+    example = SquadExample(qa["id"], qa["question"], context, is_impossible=impossible, gold_answers=gold)
+    if is_training and not impossible:
+        if len(qa["answers"]) != 1:
+            raise ValueError(f"{path}: question {qa['id']} has {len(qa['answers'])} answers; "
+                             "training needs exactly one")
+        answer = qa["answers"][0]
+        start = answer["answer_start"]
+        if context[start:start + len(answer["text"])] != answer["text"]:
+            raise ValueError(
+                f"{path}: question {qa['id']}: answer {answer['text']!r} is not at character "
+                f"{start} of its paragraph (found {context[start:start + len(answer['text'])]!r})")
+        example.answer_text, example.start_char = answer["text"], start
+    return example
+
+
 def read_squad_examples(path, is_training, version_2_with_negative=False):
     """Examples of a SQuAD JSON file (v1.1 or v2.0 layout).
 
@@ -59,29 +81,25 @@ def read_squad_examples(path, is_training, version_2_with_negative=False):
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)["data"]
-    except (json.JSONDecodeError, KeyError) as error:
-        raise ValueError(f"{path}: not a SQuAD JSON file ({error!r})") from None
-    examples = []
-    for article in data:
-        for paragraph in article["paragraphs"]:
-            context = paragraph["context"]
-            for qa in paragraph["qas"]:
-                impossible = bool(qa.get("is_impossible", False)) and version_2_with_negative
-                gold = [answer["text"] for answer in qa.get("answers", [])]
-                example = SquadExample(qa["id"], qa["question"], context, is_impossible=impossible,
-                                       gold_answers=gold)
-                if is_training and not impossible:
-                    if len(qa["answers"]) != 1:
-                        raise ValueError(f"{path}: question {qa['id']} has {len(qa['answers'])} answers; "
-                                         "training needs exactly one")
-                    answer = qa["answers"][0]
-                    start = answer["answer_start"]
-                    if context[start:start + len(answer["text"])] != answer["text"]:
-                        raise ValueError(
-                            f"{path}: question {qa['id']}: answer {answer['text']!r} is not at character "
-                            f"{start} of its paragraph (found {context[start:start + len(answer['text'])]!r})")
-                    example.answer_text, example.start_char = answer["text"], start
-                examples.append(example)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}); expected a SQuAD file "
+                         f"{_LAYOUT}") from None
+    except (KeyError, TypeError):
+        raise ValueError(f"{path}: no \"data\" list of articles; expected the SQuAD layout {_LAYOUT}") from None
+    examples, where = [], "the data"
+    try:
+        for a, article in enumerate(data):
+            where = f"article {a}"
+            for p, paragraph in enumerate(article["paragraphs"]):
+                where = f"article {a}, paragraph {p}"
+                context = paragraph["context"]
+                for q, qa in enumerate(paragraph["qas"]):
+                    where = f"article {a}, paragraph {p}, question {q}"
+                    examples.append(_example(path, qa, context, is_training, version_2_with_negative))
+    except KeyError as error:
+        raise ValueError(f"{path}: {where} has no {error.args[0]!r}; expected the SQuAD layout {_LAYOUT}") from None
+    except (TypeError, AttributeError):
+        raise ValueError(f"{path}: {where} is not laid out as SQuAD's {_LAYOUT}") from None
     if not examples:
         raise ValueError(f"{path}: no questions")
     return examples

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 
 import sentencepiece
 
@@ -56,15 +57,18 @@ def _train(input_files, model_prefix, vocab_size, do_lower_case, character_cover
         if hasattr(sentencepiece, "set_random_generator_seed"):
             sentencepiece.set_random_generator_seed(random_seed)
         proto = io.BytesIO()  # the model is written below, atomically, with its .vocab
-        sentencepiece.SentencePieceTrainer.Train(
-            input=normalized_path, model_writer=proto, vocab_size=vocab_size,
-            model_type="unigram", pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
-            control_symbols=",".join(CONTROL_SYMBOLS),
-            # CSV: the double quote must be written as a quoted field, """".
-            user_defined_symbols=",".join('""""' if s == '"' else s for s in USER_DEFINED_SYMBOLS),
-            character_coverage=character_coverage, input_sentence_size=input_sentence_size,
-            shuffle_input_sentence=True, hard_vocab_limit=hard_vocab_limit,
-            num_threads=num_threads, minloglevel=2)
+        try:
+            sentencepiece.SentencePieceTrainer.Train(
+                input=normalized_path, model_writer=proto, vocab_size=vocab_size,
+                model_type="unigram", pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
+                control_symbols=",".join(CONTROL_SYMBOLS),
+                # CSV: the double quote must be written as a quoted field, """".
+                user_defined_symbols=",".join('""""' if s == '"' else s for s in USER_DEFINED_SYMBOLS),
+                character_coverage=character_coverage, input_sentence_size=input_sentence_size,
+                shuffle_input_sentence=True, hard_vocab_limit=hard_vocab_limit,
+                num_threads=num_threads, minloglevel=2)
+        except RuntimeError as error:
+            raise ValueError(_trainer_problem(str(error), vocab_size, lines, input_files)) from None
     finally:
         os.remove(normalized_path)
     processor = sentencepiece.SentencePieceProcessor(model_proto=proto.getvalue())
@@ -79,3 +83,19 @@ def _train(input_files, model_prefix, vocab_size, do_lower_case, character_cover
     special = FullTokenizer(spm_model_file=model).special_token_ids()
     log(f"wrote {model} (special ids {special}) and {model_prefix}.vocab")
     return model
+
+
+def _trainer_problem(message, vocab_size, lines, input_files):
+    """SentencePiece's trainer error (`Internal: src/...cc(N) [check] text`) as what to change."""
+    text = re.sub(r"^.*?\] ", "", message.strip().splitlines()[-1])
+    high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", text)
+    if high:
+        return (f"vocab_size={vocab_size}: the corpus ({lines} lines of {', '.join(input_files)}) has only enough "
+                f"text for {high.group(2)} pieces; lower vocab_size to at most {high.group(2)} or give more text "
+                "(or pass --nohard_vocab_limit to accept fewer pieces)")
+    low = re.search(r"smaller than required_chars\. (\d+) vs (\d+)", text)
+    if low:
+        return (f"vocab_size={vocab_size}: the corpus has {low.group(2)} distinct characters and special pieces "
+                f"that the vocabulary must hold; raise vocab_size to at least {low.group(2)} (or lower "
+                "character_coverage)")
+    return f"SentencePiece could not train on {', '.join(input_files)}: {text}"

@@ -14,6 +14,7 @@ class _MeanOverExamples:
     model_inputs = ENCODER_INPUTS
     prediction_inputs = ENCODER_INPUTS
     prediction_outputs = ("logits",)
+    data_metrics = ()  # metrics describing the data (left out of progress lines): none
 
     def normalizers(self, batch):
         return [tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)]

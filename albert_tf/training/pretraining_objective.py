@@ -21,6 +21,8 @@ class PretrainingObjective:
     model_inputs = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions")
     prediction_inputs = model_inputs
     prediction_outputs = ("mlm_logits", "sop_logits")
+    # Metrics that describe the data, not the model (what learning nothing scores): evaluation results only.
+    data_metrics = ("sentence_order_majority_rate", "sentence_order_examples")
 
     def normalizers(self, batch):
         """This batch's masked-token weight and example count (summed over the global batch)."""

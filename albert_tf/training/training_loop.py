@@ -371,7 +371,8 @@ class TrainingLoop:
             progress.update()
             if step % config.log_steps == 0 or step == total:
                 now = time.perf_counter()
-                metrics = {k: float(v) for k, v in self.trainer.objective.metrics(window).items()}
+                metrics = {k: float(v) for k, v in self.trainer.objective.metrics(window).items()
+                           if k not in self.trainer.objective.data_metrics}
                 losses.append(metrics["loss"])
                 examples_per_s = window_steps * config.train_batch_size / (now - window_start)
                 eta = (now - run_start) / (step - start_step) * (total - step)
