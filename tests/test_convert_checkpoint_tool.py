@@ -16,9 +16,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CFG = dict(BASE, num_hidden_layers=4, num_hidden_groups=2, inner_group_num=1)
 
 
-def run_tool(*args):
+def run_tool(*args, streams=False):
     result = processes.run([sys.executable, os.path.join(REPO, "tools", "convert_checkpoint.py"),
                              *args], capture_output=True, text=True, timeout=300)
+    if streams:
+        return result.returncode, result.stdout, result.stderr
     return result.returncode, result.stdout + result.stderr
 
 
@@ -29,10 +31,13 @@ def test_original_to_keras_hub_and_back(tmp_path):
     write_tf1_checkpoint(str(tmp_path / "release" / "model.ckpt-best"), weights)
     with open(tmp_path / "release" / "albert_config.json", "w") as f:
         json.dump(CFG, f)
-    code, output = run_tool(f"--input_checkpoint={tmp_path}/release",
-                            f"--output_keras_hub_preset={tmp_path}/kh")
-    assert code == 0, output
-    assert "loaded 41 variables" in output
+    code, stdout, stderr = run_tool(f"--input_checkpoint={tmp_path}/release",
+                                    f"--output_keras_hub_preset={tmp_path}/kh", streams=True)
+    assert code == 0, stderr
+    # The load report once, on stderr, without empty parts; stdout holds only what was written.
+    assert stderr.count("loaded 41 variables") == 1 and "loaded" not in stdout and " ;" not in stderr
+    assert stdout.strip().splitlines() == [f"keras-hub preset (AlbertBackbone (no tokenizer: give spm_model_file)): "
+                                           f"{tmp_path}/kh"]
     code, output = run_tool(f"--input_keras_hub_preset={tmp_path}/kh",
                             f"--output_checkpoint={tmp_path}/back/model.ckpt-best")
     assert code == 0, output

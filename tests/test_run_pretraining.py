@@ -174,18 +174,52 @@ def test_demo_flags_short_run(tmp_path):
     assert "Outputs in" in result.stdout
 
 
+def readme_section(title, end):
+    """The ```bash and ```python blocks of the README between the heading `title` and the line starting `end`."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    section = text[text.index(title):]
+    section = section[:section.index(end)]
+    blocks = {}
+    for language in ("bash", "python"):
+        parts = section.split(f"```{language}\n")[1:]
+        blocks[language] = [part[:part.index("```")] for part in parts]
+    return blocks
+
+
 @pytest.mark.slow
 def test_demo_main_command_learns(tmp_path):
-    """The README's main command, as shipped (about 5 minutes on 2 cores)."""
-    out = tmp_path / "demo"
-    result = run([sys.executable, RUNNER, "--flagfile=" + os.path.join(REPO, "flags/demo.flags"),
-                  f"--output_dir={out}"], timeout=1800)
+    """The README's main command as shipped, in a fresh folder (about 3-6 minutes on 2 cores), then the
+    README's path from the demo to a served model, as written (about 2 minutes)."""
+    out = tmp_path / "output" / "demo"
+    result = processes.run([sys.executable, RUNNER, "--flagfile=" + os.path.join(REPO, "flags/demo.flags")],
+                           timeout=1800, cwd=tmp_path, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     # Only our own lines: nothing from TensorFlow's C++ runtime or deprecation machinery.
     for noise in ("cuInit", "oneDNN", "cpu_feature_guard", "deprecat", "Sharding callback", "absl::InitializeLog"):
         assert noise not in result.stderr, noise
     metrics = dict(line.split(" = ") for line in (out / "eval_results.txt").read_text().splitlines())
     assert float(metrics["masked_lm_accuracy"]) > 0.15
+
+    # The README's worked path, run from the folder holding output/demo as the repository root does.
+    blocks = readme_section("### From the demo to a served model", "**Real data")
+    (commands,), (calls,) = blocks["bash"], blocks["python"]
+    os.symlink(os.path.join(REPO, "tests"), tmp_path / "tests")  # the SST-2 sample the README uses
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    shell = processes.run(["bash", "-e", "-c", commands], timeout=1200, cwd=tmp_path, env=env)
+    assert shell.returncode == 0, shell.stderr[-3000:]
+    assert "max_seq_length=128: the max_position_embeddings of" in shell.stderr  # followed the model
+    called = processes.run([sys.executable, "-c", calls], timeout=600, cwd=tmp_path, env=env)
+    assert called.returncode == 0, called.stderr[-3000:]
+    printed = {}
+    for line in called.stdout.replace("\n ", " ").splitlines():  # numpy prints a 2-row array over two lines
+        name, _, values = line.partition(" [")
+        printed[name.strip()] = np.array([float(v) for v in values.replace("[", " ").replace("]", " ").split()])
+    assert set(printed) == {"SavedModel", "ONNX int8", "LiteRT"}, called.stdout
+    # Rounded to 3 digits; int8 weights move ONNX's probabilities by about 0.001.
+    assert np.abs(printed["LiteRT"] - printed["SavedModel"]).max() <= 0.0011
+    assert np.abs(printed["ONNX int8"] - printed["SavedModel"]).max() <= 0.02
 
 
 @pytest.mark.integration

@@ -64,6 +64,7 @@ from albert_tf.training.stop_signals import StopSignals
 from albert_tf.training.runner_utils import create_strategy, load_initial_weights, worker_role, write_summaries
 from albert_tf.training.trainer import OPTIONAL_CHECKPOINT_ITEMS, Trainer
 
+HEARTBEAT_SECONDS = 10  # the longest a run stays silent between --log_steps lines
 BEST_RECORD = "best_eval.json"  # inside best/, beside the weights it describes
 DTYPE_POLICIES = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfloat16"}
 
@@ -236,10 +237,10 @@ class TrainingLoop:
                 json.dump({name: getattr(self.config, name) for name in self.RUN_SETTINGS}, f, indent=2)
                 f.write("\n")
 
-    def evaluate(self, split):
-        """(metrics, predictions or None) of the current weights on `split`."""
-        logging.info("evaluating on %s (step %d)%s", split, self.step,
-                     f", at most {self.config.max_eval_steps} batches" if self.config.max_eval_steps else "")
+    def evaluate(self, split, weights_step=None):
+        """(metrics, predictions or None) of the current weights (those of `weights_step`) on `split`."""
+        logging.info("evaluating the weights of step %d on %s%s", self.step if weights_step is None else weights_step,
+                     split, f", at most {self.config.max_eval_steps} batches" if self.config.max_eval_steps else "")
         return self.task.score(split, self.trainer, self.dataset(split, is_training=False),
                                self.config.max_eval_steps)
 
@@ -346,15 +347,15 @@ class TrainingLoop:
         fp16 = config.mixed_precision == "fp16"
         window, window_steps, losses = None, 0, []
         watch = DivergenceWatch(config.divergence_factor)
-        window_start = run_start = time.perf_counter()
+        window_start = run_start = last_line = time.perf_counter()
         progress.write(logging.info, "step %d/%d: building the training step (the first step traces and compiles it)",
                        start_step + 1, total)
         for step in range(start_step + 1, total + 1):
             sums, finite = self.trainer.train_step(iterator)
             if step == start_step + 1 and total > step:
-                next_line = min(total, (step // config.log_steps + 1) * config.log_steps)
-                progress.write(logging.info, "step %d/%d done in %.1f s (tracing included); the next line at step %d",
-                               step, total, time.perf_counter() - run_start, next_line)
+                progress.write(logging.info, "step %d/%d done in %.1f s (tracing included)", step, total,
+                               time.perf_counter() - run_start)
+                last_line = time.perf_counter()
             if not bool(finite) and not fp16:
                 raise FloatingPointError(
                     f"step {step}: the loss or gradients are Inf/NaN; the update was skipped. The last checkpoint "
@@ -369,7 +370,16 @@ class TrainingLoop:
             window = sums if window is None else {k: window[k] + sums[k] for k in window}
             window_steps += 1
             progress.update()
-            if step % config.log_steps == 0 or step == total:
+            logged = step % config.log_steps == 0 or step == total
+            if not logged and time.perf_counter() - last_line >= HEARTBEAT_SECONDS:
+                # Between --log_steps lines, a short one at least every HEARTBEAT_SECONDS (no summaries).
+                now = time.perf_counter()
+                progress.write(logging.info, "step %d/%d  %.1f examples/s  ETA %s", step, total,
+                               window_steps * config.train_batch_size / (now - window_start),
+                               format_seconds((now - run_start) / (step - start_step) * (total - step)))
+                last_line = now
+            if logged:
+                last_line = time.perf_counter()
                 now = time.perf_counter()
                 metrics = {k: float(v) for k, v in self.trainer.objective.metrics(window).items()
                            if k not in self.trainer.objective.data_metrics}
@@ -448,11 +458,11 @@ class TrainingLoop:
         return outputs
 
     def final_evaluation(self, step):
-        metrics, predictions = self.evaluate(self.task.eval_splits[0])
+        metrics, predictions = self.evaluate(self.task.eval_splits[0], step)
         for warning in self.task.learning_warnings(self.task.eval_splits[0], predictions, metrics):
             logging.warning("%s", warning)
         for split in self.task.eval_splits[1:]:
-            metrics.update({f"{split}_{k}": v for k, v in self.evaluate(split)[0].items()})
+            metrics.update({f"{split}_{k}": v for k, v in self.evaluate(split, step)[0].items()})
         write_summaries(self.writer("eval"), step, metrics)
         path = os.path.join(self.work_dir, "eval_results.txt")
         with atomic_open(path, "w") as f:
