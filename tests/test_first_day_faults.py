@@ -92,6 +92,23 @@ def test_overwrite_output_dir_moves_everything_the_earlier_run_wrote(test_data, 
     assert tf.train.load_checkpoint(str(run_dir / "export" / "model.ckpt-best")).get_tensor("global_step") == best
 
 
+def test_keep_checkpoint_max_holds_across_resumes(test_data, tmp_path):
+    for steps in (4, 8):  # the second run resumes from ckpt-4, rewriting the state file as every resume does
+        run_training(*tiny_classifier_job(test_data, tmp_path, num_train_steps=steps, save_checkpoints_steps=1,
+                                          keep_checkpoint_max=3))
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert sorted(f for f in os.listdir(checkpoints) if f.endswith(".index")) == [
+        "ckpt-6.index", "ckpt-7.index", "ckpt-8.index"]
+
+
+def test_resuming_with_another_batch_size_or_seed_warns(test_data, tmp_path, caplog):
+    caplog.set_level("INFO", logger="absl")
+    run_training(*tiny_classifier_job(test_data, tmp_path, num_train_steps=2))
+    run_training(*tiny_classifier_job(test_data, tmp_path, num_train_steps=4, train_batch_size=16, seed=7))
+    assert "train_batch_size=16 differs from train_batch_size=8 of the run being resumed" in caplog.text
+    assert "seed=7 differs from seed=" in caplog.text and "the data position is derived from the step" in caplog.text
+
+
 def test_overwrite_keeps_inputs_that_lie_inside_the_output_folder(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "train.tsv").write_text("x\t1\n")
@@ -165,6 +182,27 @@ def test_a_corrupt_record_is_found_naming_the_file_and_the_offset(records, tmp_p
     check_pretraining_files([str(damaged)], SEQ, PRED)  # the start-up check reads the framing only
     (found,) = damaged_records([records, str(damaged)])
     assert found.startswith(f"{damaged}: corrupted record at ")
+
+
+def test_a_run_that_meets_a_corrupt_record_names_the_file_and_keeps_its_checkpoint(records, tmp_path):
+    from albert_tf.tasks.registry import create_task
+    from albert_tf.training.training_config import TrainingConfig
+
+    damaged = tmp_path / "damaged.tfrecord"
+    data = bytearray(open(records, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    tiny_config(max_position_embeddings=SEQ).to_json_file(str(tmp_path / "albert_config.json"))
+    task = create_task("pretraining", input_file=str(damaged), max_seq_length=SEQ, max_predictions_per_seq=PRED,
+                       shuffle_buffer_size=1)
+    config = TrainingConfig.for_pretraining(albert_config_file=str(tmp_path / "albert_config.json"),
+                                            output_dir=str(tmp_path / "run"), train_batch_size=4, num_train_steps=400,
+                                            num_warmup_steps=1, save_checkpoints_steps=1, log_steps=1000,
+                                            export_saved_model=False, do_eval=False)
+    with pytest.raises(ValueError, match=rf"(?s)input data is damaged.*\n  {damaged}: corrupted record at \d+ "
+                                         r"\(byte offset\)\nCreate or copy the file\(s\) again; rerunning resumes "
+                                         r"from the last checkpoint, .*ckpt-\d+"):
+        run_training(task, config)
 
 
 def test_token_ids_beyond_the_vocabulary_are_refused_naming_the_file_and_the_id(records):

@@ -38,7 +38,8 @@ def run(script, setup, output_dir, *args):
     result = processes.run(command, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-4000:]
-    return result.stderr
+    assert "{'" not in result.stdout, result.stdout  # no raw Python dicts on stdout
+    return result.stderr + result.stdout
 
 
 def read_results(path):
@@ -113,7 +114,10 @@ def test_squad_runner(setup, tmp_path, version):
              "--save_checkpoints_steps=4", "--do_train", "--do_eval", "--do_predict",
              f"--init_checkpoint={setup['init']}"]
     flags.append("--version_2_with_negative" if version == "v2" else "--noexport_saved_model")
-    run("run_squad.py", setup, out, *flags)
+    log = run("run_squad.py", setup, out, *flags)
+    # The summary leads with the official scores (v2: then the best-threshold pair), not the breakdowns.
+    assert ("  eval (exact=" if version == "v2" else "  eval (exact_match=") in log
+    assert (" best_exact=" in log) == (version == "v2") and "eval (HasAns_exact" not in log
     questions = [qa["id"] for p in article["paragraphs"] for qa in p["qas"]]
     predictions = json.loads((out / "predictions.json").read_text())
     nbest = json.loads((out / "nbest_predictions.json").read_text())

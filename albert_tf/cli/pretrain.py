@@ -1,7 +1,7 @@
 r"""ALBERT pretraining (MLM + SOP) with LAMB, tf.distribute and mixed precision.
 
     albert-pretrain --flagfile=flags/albert_base.flags --input_file='data/train.tfrecord-*' --output_dir=runs/base
-    albert-pretrain --demo                  # the embedded demo (no network, about 6 minutes on 2 cores)
+    albert-pretrain --demo                  # the embedded demo (no network, 3 to 6 minutes on 2 cores)
 
 (also `python run_pretraining.py ...` in the source tree, or `python -m albert_tf.cli.pretrain`).
 The flags become a `TrainingConfig` and a `PretrainingConfig`; the run is

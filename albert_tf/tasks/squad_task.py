@@ -14,6 +14,8 @@ nbest_predictions.json and (v2) null_odds.json.
 
 import json
 
+from absl import logging
+
 from albert_tf.errors import ConfigError
 from albert_tf.models import AlbertQuestionAnswerer
 from albert_tf.tasks import squad_evaluation
@@ -54,7 +56,9 @@ class SquadTask(FinetuningTask):
             features, windows, stats = convert_examples_to_features(
                 examples, self.tokenizer, self.config.max_seq_length, self.config.doc_stride,
                 self.config.max_query_length, is_training, self.config.do_lower_case)
-            print(f"{path}: {stats}")
+            logging.info("%s: %d questions in %d windows%s", path, stats["examples"], stats["features"],
+                         f" ({stats['answer_outside_window']} training windows hold no whole answer)"
+                         if is_training else "")
             self._cache[is_training] = (examples, features, windows)
         return self._cache[is_training]
 
@@ -101,3 +105,7 @@ class SquadTask(FinetuningTask):
 
     def export_options(self):
         return {"max_query_length": self.config.max_query_length}
+
+    @property
+    def summary_metrics(self):
+        return ("exact", "f1", "best_exact", "best_f1") if self.v2 else ("exact_match", "f1")

@@ -61,6 +61,8 @@ class Task:
         """Signs in the final evaluation that the model learned nothing (strings for the log)."""
         return []
 
+    summary_metrics = ()  # the metrics the run's last lines lead with (default: the evaluation's first ones)
+
     def read_splits(self, splits):
         """Reads (and tokenizes) every split the run will use, before step 1: a missing or bad file stops the
         run at the start, not after training."""

@@ -470,5 +470,6 @@ class TrainingLoop:
                 f.write(f"{key} = {metrics[key]}\n")
             f.write(f"global_step = {step}\n")
         logging.info("eval (step %d): %s", step, json.dumps(metrics, sort_keys=True))
-        shown = "  ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())[:4])
+        leading = [k for k in self.task.summary_metrics if k in metrics] or list(metrics)
+        shown = "  ".join(f"{k}={metrics[k]:.4f}" for k in leading[:4])
         return (f"eval ({shown})", path)
