@@ -10,6 +10,8 @@ complete. ONNX and LiteRT folders also hold `albert_config.json`, the
 tokenizer file and `export_info.json` (inputs, outputs, sizes).
 """
 
+from absl import logging
+
 from albert_tf.errors import ConfigError
 from albert_tf.export.export_config import ExportConfig  # noqa: F401  (the argument of export_model)
 from albert_tf.export.savedmodel_export import load_model, serving_module
@@ -40,6 +42,7 @@ def export_model(config):
 
 def _export(config):
     model = load_model(config)
+    logging.info("writing the %s export to %s", config.format, config.export_dir)
     if config.format == "saved_model":
         names = export_saved_model(serving_module(config, model), config.export_dir)
         return f"SavedModel (signatures: {', '.join(names)})", {"signatures": list(names)}
