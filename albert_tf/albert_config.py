@@ -13,7 +13,7 @@ ACTIVATIONS = ("gelu", "gelu_erf", "relu", "tanh", "linear")
 # The two checkpoint/model layouts this package reproduces:
 # - "google": google-research/albert (and Google's own Chinese models).
 # - "bright": brightmart/albert_zh's own models (albert_tiny_zh, albert_base_zh,
-#   ...), whose embedding projection and MLM output differ (ALBERT_SPEC.md s2).
+#   ...), whose embedding projection and MLM output differ (brightmart's modeling.py).
 VARIANTS = ("google", "bright")
 LN_TYPES = ("postln", "preln")
 
@@ -336,8 +336,8 @@ def _bright_google_layout(hidden, layers):
 
 # Released configurations. English v1/v2 from google-research/albert (v2 sets
 # both dropouts to 0 and adds `layers_to_keep`); the v2 xlarge tarball's
-# albert_config.json says 32 heads where v1 and the paper say 16 (ALBERT_SPEC.md
-# s1), and the released v2 weights are run with the tarball's file, so 32 here.
+# albert_config.json says 32 heads where the v1 release's config says 16, and the
+# released v2 weights are run with the tarball's file, so 32 here.
 # Chinese: Google's albert_base_zh (relu), brightmart's own "bright" models and
 # brightmart's Google-layout tiny/small models.
 PRESETS = {

@@ -1,7 +1,7 @@
 """An independent NumPy ALBERT and a TF1 checkpoint writer, for parity tests.
 
 Nothing here imports albert_tf: the variable names and the math are written
-from ALBERT_SPEC.md (sections 1 and 2) and the original modeling.py, so a
+from the paper and the original modeling.py (google-research/albert and brightmart/albert_zh), so a
 test that compares albert_tf to this module compares it to the original.
 Everything is computed in float64.
 """

@@ -132,3 +132,29 @@ for path in {files!r}:
     assert result.returncode == 0, result.stderr[-3000:]
     parsed = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(parsed) == len(files)
+
+
+def package_of(module):
+    """albert_tf.training.trainer -> albert_tf.training; top-level modules (albert_tf.errors) stand alone."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_package_imports_a_package_that_imports_it_back():
+    """Packages form floors: a file-level check misses a loop through two files of each package."""
+    modules = package_modules()
+    edges = {}
+    for name, path in modules.items():
+        top, nested = imports(path, modules)
+        for target in top | nested:
+            if package_of(name) != package_of(target):
+                edges.setdefault(package_of(name), {}).setdefault(package_of(target), (name, target))
+    loops = sorted((a, b, edges[a][b], edges[b][a]) for a in edges for b in edges[a]
+                   if a < b and a in edges.get(b, {}))
+    assert loops == []  # (package, package, an import one way, an import the other way)
+
+
+def test_the_library_prints_nothing():
+    """Only albert_tf/cli decides what reaches the terminal; the library logs or returns what it did."""
+    offenders = [name for name, path in package_modules().items() if not name.startswith("albert_tf.cli")
+                 and re.search(r"(?<![\w.])print\(", open(path, encoding="utf-8").read())]
+    assert offenders == []

@@ -133,7 +133,7 @@ def test_relaxed_load_takes_matching_heads_and_reports_the_rest(tmp_path):
 
 def test_our_pretraining_checkpoint_initialises_a_classifier_encoder(tmp_path):
     from albert_tf import AlbertPretrainer
-    from albert_tf.training.runner_utils import load_initial_weights
+    from albert_tf.checkpoints.initial_weights import load_initial_weights
 
     pretrainer = AlbertPretrainer(tiny_config())
     tf.train.Checkpoint(model=pretrainer).write(str(tmp_path / "ckpt-1"))

@@ -11,6 +11,7 @@ _EXPORTS = {
     "CheckpointReadError": "albert_tf.checkpoints.original_checkpoint",
     "LoadReport": "albert_tf.checkpoints.original_checkpoint",
     "load_checkpoint": "albert_tf.checkpoints.original_checkpoint",
+    "load_initial_weights": "albert_tf.checkpoints.initial_weights",
     "resolve_checkpoint_path": "albert_tf.checkpoints.original_checkpoint",
     "save_checkpoint": "albert_tf.checkpoints.original_checkpoint",
     "encoder_from_keras_hub": "albert_tf.checkpoints.keras_hub_interop",

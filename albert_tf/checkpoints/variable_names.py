@@ -1,4 +1,4 @@
-"""The variable names of the original ALBERT checkpoints (ALBERT_SPEC.md s2).
+"""The variable names of the original ALBERT checkpoints (google-research/albert modeling.py).
 
 Each function returns an ordered dict from the original TF1 variable name to
 the Keras variable of our model that holds the same tensor, in the same

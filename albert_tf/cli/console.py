@@ -113,14 +113,18 @@ def start_tensorflow():
 
 
 def run_job(task_name, task_config, training_config):
-    """Starts TensorFlow quietly, then runs the one training loop on the task; returns its outputs."""
+    """Starts TensorFlow quietly, then runs the one training loop on the task; prints and returns its outputs."""
     start_tensorflow()
     # Imported here rather than at the top: TensorFlow must start after the settings above, and
     # `--helpfull` should not wait for it.
     from albert_tf.tasks.registry import create_task
     from albert_tf.training.training_loop import run_training
 
-    return run_training(create_task(task_name, task_config), training_config)
+    outputs = run_training(create_task(task_name, task_config), training_config)
+    print(f"\nOutputs in {os.path.abspath(training_config.output_dir)}")
+    for description, path in outputs:
+        print(f"  {description}: {path}")
+    return outputs
 
 
 def _own_flags_in_help(main):
@@ -167,8 +171,9 @@ def run(main, argv=None):
             sys.exit(stopped.exit_status)
         except KeyboardInterrupt:
             logging.flush()
-            sys.stderr.write("interrupted (a second signal): stopped at once; checkpoints already written are "
-                             "complete, and a rerun resumes from the last one\n")
+            sys.stderr.write("interrupted: stopped at once (outside a training step, or a second signal); every "
+                             "file already written under its name is complete, and a rerun resumes from the last "
+                             "checkpoint\n")
             sys.exit(130)
         except USER_ERRORS + _tensorflow_errors() as error:
             if verbose():

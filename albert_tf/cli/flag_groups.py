@@ -11,8 +11,8 @@ import dataclasses
 from absl import flags, logging
 
 from albert_tf.albert_config import AlbertConfig
-from albert_tf.training.training_config import (MIXED_PRECISION, OPTIMIZERS, STRATEGIES, STRATEGY_HELP,
-                                                TrainingConfig)
+from albert_tf.optimization.optimizer_names import OPTIMIZERS
+from albert_tf.training.training_config import MIXED_PRECISION, STRATEGIES, STRATEGY_HELP, TrainingConfig
 
 FLAGS = flags.FLAGS
 

@@ -320,7 +320,8 @@ class InstanceMaker:
 
 
 def batch_features(instances, max_seq_length, max_predictions_per_seq):
-    """The TFRecord features (ALBERT_SPEC.md section 3) of instances, padded, as [batch, length] arrays."""
+    """The TFRecord features of instances (as the original create_pretraining_data.py writes them), padded, as
+    [batch, length] arrays."""
     batch = len(instances)
     features = {
         "input_ids": np.zeros((batch, max_seq_length), np.int64),

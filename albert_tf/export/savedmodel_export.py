@@ -11,6 +11,7 @@ export targets); the config is `ExportConfig` (no TensorFlow).
 import tensorflow as tf
 
 from albert_tf.albert_config import AlbertConfig
+from albert_tf.checkpoints.initial_weights import load_initial_weights
 from albert_tf.checkpoints.original_checkpoint import resolve_checkpoint_path
 from albert_tf.errors import ConfigError
 from albert_tf.export.export_config import ExportConfig  # noqa: F401  (the argument of export_checkpoint)
@@ -18,7 +19,6 @@ from albert_tf.export.serving_module import SERVING_MODULES, export_saved_model
 from albert_tf.models import AlbertClassifier, AlbertMultipleChoice, AlbertPretrainer, AlbertQuestionAnswerer
 from albert_tf.outputs.atomic_files import prepare_outputs
 from albert_tf.tokenization.full_tokenizer import FullTokenizer, check_vocabulary
-from albert_tf.training.runner_utils import load_initial_weights
 
 
 def _original_shapes(path):

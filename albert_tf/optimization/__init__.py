@@ -1,31 +1,20 @@
-"""Optimizers and schedules of the original ALBERT recipe."""
+"""Optimizers and schedules of the original ALBERT recipe.
 
-from albert_tf.optimization.albert_lamb import DEFAULT_EXCLUDE, AlbertLamb
-from albert_tf.optimization.warmup_polynomial_decay import WarmupPolynomialDecay
-from albert_tf.training.training_config import OPTIMIZERS
+The names below are imported on first use, so that the TensorFlow-free list of optimizer names
+(`optimizer_names.OPTIMIZERS`, read by `TrainingConfig` and the flags) stays light.
+"""
 
+from albert_tf.lazy_exports import lazy_exports
 
-def create_optimizer(optimizer="lamb", learning_rate=0.00176, num_train_steps=125000,
-                     num_warmup_steps=3125, poly_power=1.0, weight_decay_rate=0.01,
-                     epsilon=1e-6, bias_correction=False, variable_names=None, gate_updates=False,
-                     aggregate_gradients=True):
-    """The original create_optimizer: warmup + polynomial decay with LAMB or AdamW.
+_EXPORTS = {
+    "AlbertLamb": "albert_tf.optimization.albert_lamb",
+    "DEFAULT_EXCLUDE": "albert_tf.optimization.albert_lamb",
+    "OPTIMIZERS": "albert_tf.optimization.optimizer_names",
+    "WarmupPolynomialDecay": "albert_tf.optimization.warmup_polynomial_decay",
+    "create_optimizer": "albert_tf.optimization.albert_optimizer",
+}
 
-    The returned optimizer's `learning_rate_schedule` attribute is the
-    schedule. Global-norm gradient clipping (1.0 in the original) is done by the
-    training step, after gradients are summed over replicas; `Trainer` needs
-    `gate_updates=True, aggregate_gradients=False` (see `AlbertLamb`).
-    """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer={optimizer!r}: expected one of {OPTIMIZERS}")
-    schedule = WarmupPolynomialDecay(learning_rate, num_train_steps, num_warmup_steps, poly_power)
-    optimizer = AlbertLamb(
-        learning_rate=schedule, weight_decay_rate=weight_decay_rate, epsilon=epsilon,
-        layer_adaptation=optimizer == "lamb", bias_correction=bias_correction,
-        variable_names=variable_names, gate_updates=gate_updates,
-        aggregate_gradients=aggregate_gradients, name=f"albert_{optimizer}")
-    optimizer.learning_rate_schedule = schedule  # for logging the rate of a given step
-    return optimizer
+__all__ = sorted(_EXPORTS)
 
 
-__all__ = ["AlbertLamb", "DEFAULT_EXCLUDE", "OPTIMIZERS", "WarmupPolynomialDecay", "create_optimizer"]
+__getattr__, __dir__ = lazy_exports("albert_tf.optimization", _EXPORTS)

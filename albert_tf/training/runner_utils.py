@@ -1,14 +1,12 @@
-"""Pieces of the training loop: strategies, worker roles, initial weights, summaries."""
+"""Pieces of the training loop: strategies, worker roles, TF_CONFIG, summaries."""
 
 import json
 import os
 
 import tensorflow as tf
-from absl import logging
 
 from albert_tf.errors import ConfigError
 
-from albert_tf.checkpoints.original_checkpoint import load_checkpoint
 from albert_tf.training.training_config import STRATEGIES
 
 
@@ -70,36 +68,6 @@ def worker_role(strategy):
     task_type, task_id = resolver.task_type, resolver.task_id
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return (task_type == "chief" or (not has_chief and task_type == "worker" and task_id == 0)), task_id
-
-
-def load_initial_weights(model, path, init_from_group0=False, strict=True):
-    """Weights only, from one of our checkpoints (object-based) or the original layout.
-
-    `path` is a directory (its latest checkpoint) or a checkpoint prefix. Our
-    own checkpoints must hold a model with the same structure. An original
-    checkpoint is read by name; with `strict=False` (fine-tuning from a
-    pretrained model) only the encoder must be complete: matching heads are
-    loaded too and the rest (say, the pretraining heads) reported as unused.
-    """
-    ours = tf.train.latest_checkpoint(path) if tf.io.gfile.isdir(path) else path
-    if ours and tf.io.gfile.exists(ours + ".index"):
-        keys = {name for name, _ in tf.train.list_variables(ours)}
-        if "_CHECKPOINTABLE_OBJECT_GRAPH" in keys:
-            try:
-                tf.train.Checkpoint(model=model).read(ours).expect_partial().assert_existing_objects_matched()
-                logging.info("initialised from our checkpoint %s (the whole model)", ours)
-                return
-            except AssertionError:
-                if strict:
-                    raise
-            # The encoder alone (a pretraining checkpoint initialising a
-            # classifier); every model of this package tracks it as `encoder`.
-            tf.train.Checkpoint(model=tf.train.Checkpoint(encoder=model.encoder)).read(ours).expect_partial() \
-                .assert_existing_objects_matched()
-            logging.info("initialised from our checkpoint %s (the encoder only: its heads differ)", ours)
-            return
-    report = load_checkpoint(model, path, strict=strict, init_from_group0=init_from_group0)
-    logging.info("initialised from the original checkpoint: %s", report.summary())
 
 
 def write_summaries(writer, step, values):

@@ -17,12 +17,12 @@ import math
 from typing import Optional
 
 from albert_tf.errors import ConfigError
+from albert_tf.optimization.optimizer_names import OPTIMIZERS
 
 STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
 STRATEGY_HELP = ("one_device: first GPU or the CPU; mirrored: all local GPUs; multi_worker_mirrored: "
                  "workers from TF_CONFIG; tpu: --tpu.")
 MIXED_PRECISION = ("off", "bf16", "fp16")
-OPTIMIZERS = ("lamb", "adamw")
 
 
 @dataclasses.dataclass

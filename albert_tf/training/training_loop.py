@@ -50,6 +50,7 @@ import tensorflow as tf
 from absl import logging
 
 from albert_tf.albert_config import AlbertConfig
+from albert_tf.checkpoints.initial_weights import load_initial_weights
 from albert_tf.checkpoints.original_checkpoint import save_checkpoint
 from albert_tf.errors import ConfigError, RunInterrupted
 from albert_tf.export.serving_module import export_saved_model
@@ -61,7 +62,7 @@ from albert_tf.training.checkpoint_recovery import (CHECKPOINT_NAME, remove_inte
                                                     set_run_state_aside)
 from albert_tf.training.progress import Progress, format_seconds
 from albert_tf.training.stop_signals import StopSignals
-from albert_tf.training.runner_utils import create_strategy, load_initial_weights, worker_role, write_summaries
+from albert_tf.training.runner_utils import create_strategy, worker_role, write_summaries
 from albert_tf.training.trainer import OPTIONAL_CHECKPOINT_ITEMS, Trainer
 
 HEARTBEAT_SECONDS = 10  # the longest a run stays silent between --log_steps lines
@@ -322,12 +323,10 @@ class TrainingLoop:
 
     # --- the loop -----------------------------------------------------------------------------
 
-    def stop_if_asked(self, stop, saved=True):
-        """Raises `RunInterrupted` if a stop signal came (saving a checkpoint first unless `saved`)."""
+    def stop_if_asked(self, stop):
+        """Raises `RunInterrupted` if a stop signal came (the caller saved the step's checkpoint)."""
         if stop.requested is None:
             return
-        if not saved and self.config.do_train:
-            self.save()
         latest = self.manager.latest_checkpoint
         raise RunInterrupted(
             f"interrupted by {stop.name} at step {self.step}: "
@@ -379,8 +378,7 @@ class TrainingLoop:
                                format_seconds((now - run_start) / (step - start_step) * (total - step)))
                 last_line = now
             if logged:
-                last_line = time.perf_counter()
-                now = time.perf_counter()
+                now = last_line = time.perf_counter()
                 metrics = {k: float(v) for k, v in self.trainer.objective.metrics(window).items()
                            if k not in self.trainer.objective.data_metrics}
                 losses.append(metrics["loss"])
@@ -452,9 +450,6 @@ class TrainingLoop:
             outputs.append((f"SavedModel (signatures {', '.join(names)}; needs tensorflow + tensorflow-text)", path))
         if config.do_train:
             outputs.append(("TensorBoard", f"tensorboard --logdir {self.work_dir}"))
-        print(f"\nOutputs in {os.path.abspath(config.output_dir)}")
-        for description, path in outputs:
-            print(f"  {description}: {path}")
         return outputs
 
     def final_evaluation(self, step):
