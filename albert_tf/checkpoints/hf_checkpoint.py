@@ -29,9 +29,10 @@ from safetensors.numpy import save_file
 
 from albert_tf.checkpoints import variable_names
 from albert_tf.checkpoints.hf_config import HfHeadInfo, config_from_hf, config_to_hf
-from albert_tf.checkpoints.hf_names import TIED, hf_names, model_config
+from albert_tf.checkpoints.hf_names import TIED, hf_names
 from albert_tf.checkpoints.original_checkpoint import CheckpointMismatchError, assign_tensors
 from albert_tf.errors import ConfigError
+from albert_tf.models.model_config import albert_config_of
 from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
                               AlbertQuestionAnswerer, AlbertTokenClassifier)
 from albert_tf.outputs.atomic_files import atomic_path, with_default_mode
@@ -301,7 +302,7 @@ def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_typ
         info.problem_type = problem_type or ("regression" if model.num_classes == 1 else None)
     elif isinstance(model, AlbertQuestionAnswerer):
         info.num_labels = 2
-    hf_config = config_to_hf(model_config(model), info)
+    hf_config = config_to_hf(albert_config_of(model), info)
     with atomic_path(folder) as temporary:
         os.makedirs(temporary)
         save_file(tensors, os.path.join(temporary, SAFETENSORS), metadata={"format": "pt"})

@@ -11,6 +11,7 @@ import collections
 import re
 
 from albert_tf.checkpoints import variable_names
+from albert_tf.models.model_config import albert_config_of
 from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
                               AlbertQuestionAnswerer, AlbertTokenClassifier)
 
@@ -85,7 +86,7 @@ def hf_names(model, prefixed=None):
         raise ValueError("the SQuAD 2.0 head (start/end/answer-class layers of run_squad_v2) has no Hugging Face "
                          "class; AlbertForQuestionAnswering is the v1 span head")
     encoder_vars, head_vars = variable_names.model_variables(model)
-    if encoder_vars and model_config(model).variant != "google":
+    if encoder_vars and albert_config_of(model).variant != "google":
         raise ValueError("Hugging Face's ALBERT has only the Google layout; this model is brightmart's albert_zh")
     prefix = "albert." if (bool(head_vars) if prefixed is None else prefixed) else ""
     names = collections.OrderedDict()
@@ -97,5 +98,3 @@ def hf_names(model, prefixed=None):
     return names
 
 
-def model_config(model):
-    return model.config if hasattr(model, "config") else model.encoder.config

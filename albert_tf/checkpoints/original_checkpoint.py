@@ -17,6 +17,7 @@ from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints import variable_names  # a submodule: the package imports nothing eagerly
 from albert_tf.checkpoints.checkpoint_state import checkpoint_names, write_checkpoint_state
 from albert_tf.errors import ConfigError
+from albert_tf.models.model_config import albert_config_of
 from albert_tf.outputs.atomic_files import atomic_files
 
 _DATA_SUFFIX_RE = re.compile(r"\.data-\d{5}-of-\d{5}$")
@@ -246,7 +247,7 @@ def assign_tensors(model, shapes, read, description, source, strict=True, init_f
         f"{display(name)} {list(shapes[name])}" for name in unused
     ]
     if missing or misshaped or unexpected:
-        variant = _model_config(model).variant
+        variant = albert_config_of(model).variant
         raise CheckpointMismatchError(
             f"{description} does not match {type(model).__name__} "
             f"(variant '{variant}', strict={strict}):"
@@ -285,10 +286,6 @@ def assign_tensors(model, shapes, read, description, source, strict=True, init_f
     return report
 
 
-def _model_config(model):
-    return model.config if hasattr(model, "config") else model.encoder.config
-
-
 def save_checkpoint(model, prefix, global_step=None, write_config=True):
     """Writes the model's weights under their original names.
 
@@ -314,7 +311,7 @@ def save_checkpoint(model, prefix, global_step=None, write_config=True):
     directory = os.path.dirname(os.path.abspath(prefix))
     config_path = os.path.join(directory, "albert_config.json")
     if write_config:
-        _check_config_beside(config_path, _model_config(model))
+        _check_config_beside(config_path, albert_config_of(model))
     encoder_vars, head_vars = variable_names.model_variables(model)
     names, tensors = [], []
     for name, variable in {**encoder_vars, **head_vars}.items():
@@ -328,7 +325,7 @@ def save_checkpoint(model, prefix, global_step=None, write_config=True):
         tf.raw_ops.SaveV2(prefix=staged, tensor_names=names, shape_and_slices=[""] * len(names), tensors=tensors)
     write_checkpoint_state(directory, os.path.abspath(prefix), checkpoint_names(directory))
     if write_config and not os.path.exists(config_path):
-        _model_config(model).to_json_file(config_path)
+        albert_config_of(model).to_json_file(config_path)
     return prefix
 
 

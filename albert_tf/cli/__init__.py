@@ -12,11 +12,12 @@ installed as a console script (setup.cfg):
 | albert-ner | ner | token classification (NER, POS) on CoNLL files |
 | albert-create-pretraining-data | create_pretraining_data | text -> pretraining TFRecords |
 | albert-train-sentencepiece | train_sentencepiece | an ALBERT-style SentencePiece model |
-| albert-export | export_savedmodel | a checkpoint -> SavedModel with raw-text signatures |
+| albert-export | export_model (also export_savedmodel) | a checkpoint -> SavedModel, ONNX or LiteRT |
 | albert-convert | convert_checkpoint | original layout <-> Hugging Face <-> keras-hub <-> .keras |
 | albert-squad-eval | squad_eval | the official SQuAD v1.1/v2.0 scores |
 
 Each turns its flags into the library's config objects and calls the
-library; flag groups several commands share are in `flag_groups`, start-up
-and error handling in `console`.
+library; flag groups several commands share are in `flag_groups`, start-up,
+`--help` (the command's own flags), what reaches the terminal and error handling
+in `console`.
 """

@@ -15,6 +15,7 @@ import tempfile
 import tensorflow as tf
 
 from albert_tf.export.text_packing import keep_first, pack_inputs
+from albert_tf.models.model_config import albert_config_of
 from albert_tf.outputs.atomic_files import atomic_path
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.graph_tokenizer import GraphTokenizer
@@ -39,7 +40,7 @@ class _ServingModule(tf.Module):
         self.tokenizer = GraphTokenizer(vocab_file, do_lower_case, spm_model_file)
         self.vocab_asset = tf.saved_model.Asset(spm_model_file or vocab_file)
         config_dir = tempfile.mkdtemp()
-        config = model.config if hasattr(model, "config") else model.encoder.config
+        config = albert_config_of(model)
         config.to_json_file(os.path.join(config_dir, "albert_config.json"))
         self.config_asset = tf.saved_model.Asset(os.path.join(config_dir, "albert_config.json"))
         self.do_lower_case = tf.constant(do_lower_case)
