@@ -34,10 +34,11 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from albert_tf.export.export_config import write_export_info
 from albert_tf.export.serving_module import squad_p_mask
 from albert_tf.export.text_packing import pair_lengths
+from albert_tf.models.albert_encoder import ENCODER_INPUTS
 
 LITERT_FILE = "model.tflite"
-_TOKENS = [tf.TensorSpec([None, None], tf.int32, name) for name in ("input_ids", "input_mask", "segment_ids")]
-_TOKENS_3D = [tf.TensorSpec([None, None, None], tf.int32, name) for name in ("input_ids", "input_mask", "segment_ids")]
+_TOKENS = [tf.TensorSpec([None, None], tf.int32, name) for name in ENCODER_INPUTS]
+_TOKENS_3D = [tf.TensorSpec([None, None, None], tf.int32, name) for name in ENCODER_INPUTS]
 
 
 def _outputs(model, model_type, inputs):

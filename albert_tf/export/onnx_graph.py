@@ -24,9 +24,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from albert_tf.errors import ConfigError
+from albert_tf.models.albert_encoder import ENCODER_INPUTS
 
 OPSET = 17  # the first with LayerNormalization
-INPUTS = ("input_ids", "input_mask", "segment_ids")
+INPUTS = ENCODER_INPUTS
 _GELU_CUBIC, _SQRT_2_OVER_PI = 0.044715, math.sqrt(2.0 / math.pi)
 
 

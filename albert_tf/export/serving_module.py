@@ -15,12 +15,13 @@ import tempfile
 import tensorflow as tf
 
 from albert_tf.export.text_packing import keep_first, pack_inputs
+from albert_tf.models.albert_encoder import ENCODER_INPUTS
 from albert_tf.models.model_config import albert_config_of
 from albert_tf.outputs.atomic_files import atomic_path
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.graph_tokenizer import GraphTokenizer
 
-TOKENS = [tf.TensorSpec([None, None], tf.int32, name) for name in ("input_ids", "input_mask", "segment_ids")]
+TOKENS = [tf.TensorSpec([None, None], tf.int32, name) for name in ENCODER_INPUTS]
 TEXT = tf.TensorSpec([None], tf.string, "text")
 TEXT_A = tf.TensorSpec([None], tf.string, "text_a")
 TEXT_B = tf.TensorSpec([None], tf.string, "text_b")
@@ -180,8 +181,7 @@ class MultipleChoiceServing(_ServingModule):
         return {"logits": logits, "probabilities": tf.nn.softmax(logits, -1),
                 "predictions": tf.argmax(logits, -1, output_type=tf.int32)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None], tf.int32, name)
-                                  for name in ("input_ids", "input_mask", "segment_ids")])
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None], tf.int32, name) for name in ENCODER_INPUTS])
     def tokens(self, input_ids, input_mask, segment_ids):
         return self._choose(_inputs(input_ids, input_mask, segment_ids))
 

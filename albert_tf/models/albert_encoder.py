@@ -9,6 +9,9 @@ from albert_tf.layers.albert_embedding import AlbertEmbedding
 from albert_tf.layers.training_dense import TrainingDense
 from albert_tf.layers.transformer_block import TransformerBlock
 
+# The encoder's inputs, int32 [batch, length]; every model, objective and export names them so.
+ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
+
 
 def _kernel_init(config):
     return keras.initializers.TruncatedNormal(stddev=config.initializer_range)
@@ -103,7 +106,7 @@ class AlbertEncoder(keras.Model):
         # === Functional model ===
         inputs = {
             name: keras.Input(shape=(None,), dtype="int32", name=name)
-            for name in ("input_ids", "input_mask", "segment_ids")
+            for name in ENCODER_INPUTS
         }
         x = embedding(inputs["input_ids"], inputs["segment_ids"])
         if embedding_projection is not None:

@@ -5,7 +5,7 @@ import keras
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.layers.masked_lm_head import MaskedLMHead
 from albert_tf.layers.sentence_order_head import SentenceOrderHead
-from albert_tf.models.albert_encoder import AlbertEncoder
+from albert_tf.models.albert_encoder import ENCODER_INPUTS, AlbertEncoder
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
@@ -56,7 +56,7 @@ class AlbertPretrainer(keras.Model):
         # === Functional model ===
         inputs = {
             name: keras.Input(shape=(None,), dtype="int32", name=name)
-            for name in ("input_ids", "input_mask", "segment_ids", "masked_lm_positions")
+            for name in ENCODER_INPUTS + ("masked_lm_positions",)
         }
         encoded = encoder({name: inputs[name] for name in encoder.input})
         outputs = {

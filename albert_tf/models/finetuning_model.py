@@ -4,9 +4,7 @@ import keras
 import tensorflow as tf
 
 from albert_tf.albert_config import AlbertConfig
-from albert_tf.models.albert_encoder import AlbertEncoder
-
-ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
+from albert_tf.models.albert_encoder import ENCODER_INPUTS, AlbertEncoder
 
 
 class FinetuningModel(keras.Model):

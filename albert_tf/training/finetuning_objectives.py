@@ -7,7 +7,7 @@ as in the original scripts.
 
 import tensorflow as tf
 
-ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
+from albert_tf.models.albert_encoder import ENCODER_INPUTS
 
 
 class _MeanOverExamples:

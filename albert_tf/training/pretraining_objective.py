@@ -14,11 +14,13 @@ same global size.
 
 import tensorflow as tf
 
+from albert_tf.models.albert_encoder import ENCODER_INPUTS
+
 
 class PretrainingObjective:
     """MLM + SOP for `Trainer`: `AlbertPretrainer` outputs against TFRecord labels."""
 
-    model_inputs = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions")
+    model_inputs = ENCODER_INPUTS + ("masked_lm_positions",)
     prediction_inputs = model_inputs
     prediction_outputs = ("mlm_logits", "sop_logits")
     # Metrics that describe the data, not the model (what learning nothing scores): evaluation results only.
