@@ -33,18 +33,16 @@ def checkpoint_names(directory):
 
 
 def write_checkpoint_state(directory, latest, all_paths):
-    """Writes DIRECTORY/checkpoint naming `latest` and `all_paths` (oldest first; `latest` is added last if
-    missing), each once and relative to the folder, atomically."""
+    """Writes DIRECTORY/checkpoint naming `latest` and `all_paths` (oldest first; `latest` goes last), each
+    once and relative to the folder, atomically."""
     directory = os.path.abspath(directory)
     names = []
-    for path in [*all_paths, latest]:
+    for path in [*all_paths, latest]:  # a name listed again moves to its later place
         name = _relative(directory, os.fspath(path))
         if name in names:
             names.remove(name)
         names.append(name)
-    latest = _relative(directory, os.fspath(latest))
-    names.remove(latest)
-    names.append(latest)
+    latest = names[-1]
 
     def quoted(name):
         return '"' + text_encoding.CEscape(name, as_utf8=True) + '"'

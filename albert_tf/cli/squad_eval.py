@@ -18,6 +18,7 @@ import sys
 
 from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tasks import squad_evaluation
+from albert_tf.tasks.squad_evaluation import shown_ids
 
 
 def parse_args(argv=None):
@@ -55,10 +56,6 @@ def read_json(path, what):
                          f"{error.colno}); a truncated or partly written file?") from None
 
 
-def _shown(ids):
-    return ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-
-
 def evaluate(args):
     """The official scores of args.pred_file on args.data_file (the parsed arguments)."""
     data = read_json(args.data_file, "SQuAD data")
@@ -70,25 +67,23 @@ def evaluate(args):
     unknown = [qid for qid in predictions if qid not in questions]
     if len(unknown) == len(predictions):
         raise ValueError(f"{args.pred_file}: none of its {len(predictions)} prediction(s) is for a question of "
-                         f"{args.data_file} (ids such as {_shown(unknown)}); predictions and data must come from "
+                         f"{args.data_file} (ids such as {shown_ids(unknown)}); predictions and data must come from "
                          "the same file")
     if unknown:
         print(f"warning: {len(unknown)} prediction(s) in {args.pred_file} are for no question of {args.data_file} "
-              f"({_shown(unknown)}); they are ignored", file=sys.stderr)
+              f"({shown_ids(unknown)}); they are ignored", file=sys.stderr)
     missing = squad_evaluation.missing_predictions(dataset, predictions)
     if missing:
         message = (f"{args.pred_file} has no prediction for {len(missing)} question(s) of {args.data_file} "
-                   f"({_shown(missing)})")
+                   f"({shown_ids(missing)})")
         if args.strict:
             raise ValueError(message + "; predict every question or drop --strict")
         print(f"warning: {message}; each scores 0", file=sys.stderr)
     if version == "1.1":
-        unanswerable = squad_evaluation.unanswerable_questions(dataset)
-        if unanswerable:
-            raise ValueError(f"{args.data_file}: {len(unanswerable)} question(s) have no gold answer "
-                             f"({_shown(unanswerable)}): a SQuAD v2.0 file; score it with --version 2.0 (or "
-                             "without --version)")
-        return squad_evaluation.evaluate_v1(dataset, predictions)
+        try:
+            return squad_evaluation.evaluate_v1(dataset, predictions)
+        except ValueError as error:
+            raise ValueError(f"{args.data_file}: {error}; score it with --version 2.0 (or without --version)") from None
     na_probs = None
     if args.na_prob_file:
         na_probs = squad_evaluation.check_id_map(read_json(args.na_prob_file, "no-answer probabilities"),
@@ -96,7 +91,7 @@ def evaluate(args):
         without = [qid for qid in predictions if qid in questions and qid not in na_probs]
         if without:
             message = (f"{args.na_prob_file} has no probability for {len(without)} predicted question(s) "
-                       f"({_shown(without)})")
+                       f"({shown_ids(without)})")
             if args.strict:
                 raise ValueError(message + "; write one for every prediction or drop --strict")
             print(f"warning: {message}; the best-threshold search counts them as answered \"\" at every "

@@ -174,7 +174,7 @@ def prepare_outputs(paths, overwrite):
     `overwrite` (what the user has is replaced only when asked). Returns the claim: `with
     prepare_outputs(...):` around the writing releases it after; otherwise it is held until exit."""
     paths = [os.fspath(p) for p in paths if p]
-    claim = claim_outputs(paths)
+    claim = claim_outputs([p for p in paths if not is_remote(p)])
     try:
         for directory in sorted({os.path.dirname(os.path.abspath(p)) for p in paths if not is_remote(p)}):
             for name in remove_leftovers(directory):

@@ -13,10 +13,9 @@ removed meanwhile locks again.
 import atexit
 import fcntl
 import os
-import socket
-import sys
 
 from albert_tf.errors import OutputFolderBusyError
+from albert_tf.outputs.run_lock import holder_line
 
 _HELD = {}  # claim file -> open handle, for this process's life
 
@@ -72,36 +71,34 @@ class OutputClaim:
 
 
 def claim_outputs(paths):
-    """Claims every local path of `paths` for this process; returns the `OutputClaim`. Raises
+    """Claims every (local) path of `paths` for this process; returns the `OutputClaim`. Raises
     `OutputFolderBusyError` naming the output and the process writing it (nothing is claimed then).
     Paths this process holds already pass (and stay with the claim that took them)."""
-    taken = []
-    for path in paths:
-        if "://" in str(path):
-            continue
-        claim = claim_name(path)
-        if claim in _HELD:
-            continue
-        try:
-            os.makedirs(os.path.dirname(claim), exist_ok=True)
-            handle = _lock(claim)
-        except OSError as error:  # a folder that cannot be written: name it, not the claim file
-            for name in taken:
-                _release(name)
-            raise OSError(error.errno, error.strerror, os.path.dirname(claim)) from None
-        if handle is None:
-            for name in taken:
-                _release(name)
-            raise OutputFolderBusyError(
-                f"{path} is being written by another run ({_holder(claim)}); wait for it to end, stop it, or "
-                "write elsewhere")
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}: {' '.join(sys.argv)}\n")
-        handle.flush()
-        _HELD[claim] = handle
-        taken.append(claim)
-    return OutputClaim(taken)
+    taken = OutputClaim([])
+    try:
+        for path in paths:
+            claim = claim_name(path)
+            if claim in _HELD:
+                continue
+            try:
+                os.makedirs(os.path.dirname(claim), exist_ok=True)
+                handle = _lock(claim)
+            except OSError as error:  # a folder that cannot be written: name it, not the claim file
+                raise OSError(error.errno, error.strerror, os.path.dirname(claim)) from None
+            if handle is None:
+                raise OutputFolderBusyError(
+                    f"{path} is being written by another run ({_holder(claim)}); wait for it to end, stop it, or "
+                    "write elsewhere")
+            handle.seek(0)
+            handle.truncate()
+            handle.write(holder_line())
+            handle.flush()
+            _HELD[claim] = handle
+            taken.claims.append(claim)
+    except BaseException:
+        taken.release()
+        raise
+    return taken
 
 
 def _release(claim):

@@ -17,6 +17,11 @@ from albert_tf.errors import OutputFolderBusyError
 LOCK_NAME = ".run.lock"
 
 
+def holder_line():
+    """Who holds a lock: `pid N on HOST: COMMAND`, written into the lock file for a refused process to name."""
+    return f"pid {os.getpid()} on {socket.gethostname()}: {' '.join(sys.argv)}\n"
+
+
 class RunLock:
     """`with RunLock(output_dir):` holds the folder's lock, or raises `OutputFolderBusyError` at once."""
 
@@ -38,7 +43,7 @@ class RunLock:
                 "stop it, or pick another output_dir") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}: {' '.join(sys.argv)}\n")
+        handle.write(holder_line())
         handle.flush()
         self._file = handle
         return self

@@ -89,6 +89,11 @@ def question_ids(dataset):
     return [qa["id"] for qa in _questions(dataset)]
 
 
+def shown_ids(ids, most=5):
+    """The first question ids of a list, for a message."""
+    return ", ".join(ids[:most]) + (", ..." if len(ids) > most else "")
+
+
 def unanswerable_questions(dataset):
     """Ids of the questions without gold answers (SQuAD v2.0's unanswerable ones)."""
     return [qa["id"] for qa in _questions(dataset) if not qa["answers"]]
@@ -125,15 +130,16 @@ def missing_predictions(dataset, predictions):
 
 def evaluate_v1(dataset, predictions):
     """{"exact_match", "f1"} in percent, as evaluate-v1.1.py (a missing prediction scores 0)."""
+    unanswerable = unanswerable_questions(dataset)
+    if unanswerable:
+        raise ValueError(f"{len(unanswerable)} question(s) have no gold answer ({shown_ids(unanswerable)}): a SQuAD "
+                         "v2.0 file; v1.1 scoring takes answerable questions only")
     exact = f1 = total = 0
     for qa in _questions(dataset):
         total += 1
         if qa["id"] not in predictions:
             continue
         golds = [answer["text"] for answer in qa["answers"]]
-        if not golds:
-            raise ValueError(f"question {qa['id']} has no gold answer: v1.1 scoring needs answerable questions only "
-                             "(a SQuAD v2.0 file is scored with the v2.0 rules)")
         prediction = predictions[qa["id"]]
         exact += max(exact_score(gold, prediction) for gold in golds)
         f1 += max(f1_score(gold, prediction) for gold in golds)
