@@ -125,11 +125,11 @@ def set_run_state_aside(work_dir, keep=()):
                      and not holds_an_input(os.path.join(os.path.abspath(work_dir), name)))
     if not present:
         return None
-    target = os.path.join(work_dir, time.strftime("replaced-%Y%m%d-%H%M%S"))
-    suffix = 1
-    while os.path.lexists(target):
+    base = os.path.join(work_dir, time.strftime("replaced-%Y%m%d-%H%M%S"))
+    target, suffix = base, 1
+    while os.path.lexists(target):  # two starts over within one second
         suffix += 1
-        target = os.path.join(work_dir, time.strftime("replaced-%Y%m%d-%H%M%S") + f"-{suffix}")
+        target = f"{base}-{suffix}"
     os.makedirs(target)
     for name in present:
         shutil.move(os.path.join(work_dir, name), os.path.join(target, name))
