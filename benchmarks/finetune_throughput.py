@@ -87,7 +87,7 @@ def worker_ours(args, length_aware):
     from albert_tf.data.finetuning_dataset import finetuning_dataset
     from albert_tf.models import AlbertClassifier
     from albert_tf.optimization import create_optimizer
-    from albert_tf.training.finetuning_objectives import ClassificationObjective
+    from albert_tf.tasks.finetuning_objectives import ClassificationObjective
     from albert_tf.training.trainer import Trainer
 
     pool = np.load(args.pool)

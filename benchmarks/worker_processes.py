@@ -33,7 +33,7 @@ def pretraining_trainer(preset, strategy=None, recompute_blocks=False):
 
     from albert_tf import AlbertConfig, AlbertPretrainer
     from albert_tf.optimization import create_optimizer
-    from albert_tf.training.pretraining_objective import PretrainingObjective
+    from albert_tf.tasks.pretraining_objective import PretrainingObjective
     from albert_tf.training.trainer import Trainer
 
     strategy = strategy or tf.distribute.get_strategy()

@@ -71,7 +71,7 @@ def test_registry_builds_every_task_from_settings(test_data):
     spm = os.path.join(test_data, GERMAN_SPM)
     assert sorted(TASKS) == ["classifier", "pretraining", "race", "squad", "token_classification"]
     task = create_task("classifier", task_name="sst-2", data_dir="glue", spm_model_file=spm)
-    assert task.name == "SST-2" and task.primary_metric == "accuracy" and task.export_type == "classifier"
+    assert task.name == "SST-2" and task.primary_metric == "accuracy" and task.kind == "classifier"
     assert create_task("squad", spm_model_file=spm, version_2_with_negative=True).primary_metric == "f1"
     assert create_task("race", data_dir="RACE", spm_model_file=spm).num_choices == 4
     assert create_task("pretraining", input_file="x.tfrecord").eval_splits == ("eval",)

@@ -158,3 +158,32 @@ def test_the_library_prints_nothing():
     offenders = [name for name, path in package_modules().items() if not name.startswith("albert_tf.cli")
                  and re.search(r"(?<![\w.])print\(", open(path, encoding="utf-8").read())]
     assert offenders == []
+
+
+# The floors of the package, lowest first: a package imports only packages on lower floors. Export sits
+# below training and tasks: the loop writes the SavedModel at the end of a run and each task names its
+# model kind's serving module, while exporting needs nothing from training or tasks.
+FLOORS = [
+    ["albert_tf.errors", "albert_tf.lazy_exports", "albert_tf.activations"],
+    ["albert_tf.outputs"],
+    ["albert_tf.albert_config", "albert_tf.tokenization", "albert_tf.layers", "albert_tf.optimization"],
+    ["albert_tf.models"],
+    ["albert_tf.checkpoints", "albert_tf.data"],
+    ["albert_tf.export"],
+    ["albert_tf.training"],
+    ["albert_tf.tasks"],
+    ["albert_tf.cli", "albert_tf"],
+]
+
+
+def test_imports_only_go_down_the_floors():
+    floor = {package: level for level, packages in enumerate(FLOORS) for package in packages}
+    modules = package_modules()
+    assert sorted({package_of(name) for name in modules} - set(floor)) == []  # a new package gets its floor
+    upward = []
+    for name, path in modules.items():
+        top, nested = imports(path, modules)
+        for target in top | nested:
+            if package_of(name) != package_of(target) and floor[package_of(target)] >= floor[package_of(name)]:
+                upward.append(f"{name} -> {target}")
+    assert sorted(upward) == []

@@ -8,7 +8,7 @@ from albert_tf import AlbertConfig, load_checkpoint, save_checkpoint
 from albert_tf.data.finetuning_dataset import finetuning_dataset
 from albert_tf.models import AlbertClassifier, AlbertMultipleChoice, AlbertQuestionAnswerer
 from albert_tf.optimization import create_optimizer
-from albert_tf.training.finetuning_objectives import ClassificationObjective
+from albert_tf.tasks.finetuning_objectives import ClassificationObjective
 from albert_tf.training.trainer import Trainer
 
 

@@ -255,7 +255,7 @@ def test_safetensors_get_the_same_permissions_as_the_other_files(tmp_path):
 
 
 def test_sop_majority_rate_is_the_held_out_labels(tmp_path):
-    from albert_tf.training.pretraining_objective import PretrainingObjective
+    from albert_tf.tasks.pretraining_objective import PretrainingObjective
 
     labels = np.array([1, 0, 0, 0, 1, 0, 0, 0], np.int32)  # 6 of 8 in the original order
     sums = PretrainingObjective().sums(

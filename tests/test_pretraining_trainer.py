@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from albert_tf import AlbertPretrainer
-from albert_tf.training.pretraining_objective import PretrainingObjective
+from albert_tf.tasks.pretraining_objective import PretrainingObjective
 from trainer_helpers import (EQUIVALENCE_EPSILON, FLOAT32_UNIT_ROUNDOFF, SEQ, make_trainer, max_moment_difference,
                              max_relative_difference, synthetic_batches, tiny_config, train, train_with_bounds)
 import processes

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from albert_tf import AlbertConfig, AlbertPretrainer
 from albert_tf.optimization import create_optimizer
-from albert_tf.training.pretraining_objective import PretrainingObjective
+from albert_tf.tasks.pretraining_objective import PretrainingObjective
 from albert_tf.training.trainer import Trainer
 
 SEQ, PRED, VOCAB = 32, 5, 60

@@ -12,8 +12,7 @@ from albert_tf.checkpoints.keras_hub_interop import (model_from_keras_hub_preset
 from albert_tf.checkpoints.original_checkpoint import load_checkpoint, resolve_checkpoint_path, save_checkpoint
 from albert_tf.errors import ConfigError
 from albert_tf.checkpoints.hf_checkpoint import hf_architecture, read_hf_model, save_hf_model
-from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
-                              AlbertQuestionAnswerer)
+from albert_tf.models.model_kinds import model_for_original
 from albert_tf.outputs.atomic_files import atomic_files, atomic_path, prepare_outputs
 
 
@@ -24,25 +23,6 @@ def read_config(config, checkpoint_prefix):
     if not os.path.exists(path):
         raise ConfigError(f"no albert_config_file given and none at {path}: give albert_config_file or preset")
     return AlbertConfig.from_json_file(path)
-
-
-def model_for_checkpoint(albert_config, names, model_type=None):
-    """The model an original-layout checkpoint with variables `names` holds (or `model_type` says)."""
-    if model_type is None:
-        if "cls/predictions/output_bias" in names:
-            model_type = "pretrainer"
-        elif "cls/squad/output_weights" in names or "start_logits/dense/kernel" in names:
-            model_type = "squad"
-        elif "output_weights" in names:
-            model_type = "classifier"
-        else:
-            model_type = "encoder"
-    if model_type == "classifier":
-        return AlbertClassifier(albert_config, names["output_weights"][0])
-    if model_type == "squad":
-        return AlbertQuestionAnswerer(albert_config, version_2_with_negative="start_logits/dense/kernel" in names)
-    return {"pretrainer": AlbertPretrainer, "race": AlbertMultipleChoice, "encoder": AlbertEncoder}[model_type](
-        albert_config)
 
 
 def load_source(config):
@@ -60,7 +40,7 @@ def load_source(config):
     prefix = resolve_checkpoint_path(config.input_checkpoint)
     albert_config = read_config(config, prefix)
     names = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
-    model = model_for_checkpoint(albert_config, names, config.model_type)
+    model = model_for_original(albert_config, names, config.model_type)
     report = load_checkpoint(model, prefix, init_from_group0=config.init_from_group0)
     logging.info("%s", report.summary())
     return model, None, None

@@ -4,11 +4,11 @@ import dataclasses
 from typing import Optional
 
 from albert_tf.errors import ConfigError
+from albert_tf.models.model_kinds import NAMES
 
-
-# What an original-layout checkpoint may hold; by default read from its variables (a 1-row output_weights
-# is a regression classifier unless model_type says "race").
-MODEL_TYPES = ("encoder", "pretrainer", "classifier", "squad", "race")
+# What an original-layout checkpoint may hold (every model kind); by default read from its variables (a 1-row
+# output_weights is a regression classifier unless model_type says "race").
+MODEL_TYPES = NAMES
 
 
 @dataclasses.dataclass

@@ -33,32 +33,11 @@ from albert_tf.checkpoints.hf_names import TIED, hf_names
 from albert_tf.checkpoints.original_checkpoint import CheckpointMismatchError, assign_tensors
 from albert_tf.errors import ConfigError
 from albert_tf.models.model_config import albert_config_of
-from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
-                              AlbertQuestionAnswerer, AlbertTokenClassifier)
+from albert_tf.models.model_kinds import HF_ARCHITECTURES, kind_of, kind_of_hf_architecture, recognise_hf
 from albert_tf.outputs.atomic_files import atomic_path, with_default_mode
 
 SAFETENSORS, SAFETENSORS_INDEX, TORCH_WEIGHTS = "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"
 TF_WEIGHTS = "tf_model.h5"
-# HF class -> (how to build ours from (AlbertConfig, HfHeadInfo), original names an HF file of it does not hold)
-_POOLER = ("bert/pooler/dense/kernel", "bert/pooler/dense/bias")
-_SOP = ("cls/seq_relationship/output_weights", "cls/seq_relationship/output_bias")
-ARCHITECTURES = {
-    "AlbertModel": (lambda c, i: AlbertEncoder(c), ()),
-    "AlbertForPreTraining": (lambda c, i: AlbertPretrainer(c), ()),
-    "AlbertForMaskedLM": (lambda c, i: AlbertPretrainer(c), _POOLER + _SOP),  # built without pooler and SOP
-    "AlbertForSequenceClassification": (
-        lambda c, i: AlbertClassifier(c, i.num_labels, dropout_rate=i.classifier_dropout_prob), ()),
-    "AlbertForQuestionAnswering": (lambda c, i: AlbertQuestionAnswerer(c, version_2_with_negative=False),
-                                   _POOLER),  # HF builds it without a pooler; the span head does not use ours
-    "AlbertForMultipleChoice": (lambda c, i: AlbertMultipleChoice(c), ()),
-    "AlbertForTokenClassification": (
-        lambda c, i: AlbertTokenClassifier(c, i.num_labels, dropout_rate=i.classifier_dropout_prob), _POOLER),
-}
-_OUR_ARCHITECTURE = {AlbertEncoder: "AlbertModel", AlbertPretrainer: "AlbertForPreTraining",
-                     AlbertClassifier: "AlbertForSequenceClassification",
-                     AlbertQuestionAnswerer: "AlbertForQuestionAnswering",
-                     AlbertMultipleChoice: "AlbertForMultipleChoice",
-                     AlbertTokenClassifier: "AlbertForTokenClassification"}
 
 
 class HfWeights:
@@ -184,18 +163,6 @@ def read_hf_config(path):
         return config_from_hf(json.load(f), config_file)
 
 
-def _architecture_from_tensors(shapes):
-    if any(name.startswith("predictions.") for name in shapes):
-        return "AlbertForPreTraining" if any(n.startswith("sop_classifier.") for n in shapes) else "AlbertForMaskedLM"
-    if "qa_outputs.weight" in shapes:
-        return "AlbertForQuestionAnswering"
-    if "classifier.weight" in shapes and "albert.pooler.weight" not in shapes:
-        return "AlbertForTokenClassification"
-    if "classifier.weight" in shapes:
-        return "AlbertForSequenceClassification" if shapes["classifier.weight"][0] > 1 else "AlbertForMultipleChoice"
-    return "AlbertModel"
-
-
 def load_hf(model, path, strict=True, optional=()):
     """Loads an HF folder or weights file into `model`, all or nothing; returns the `LoadReport`.
 
@@ -256,21 +223,23 @@ def read_hf_model(path, architecture=None):
     info (architecture, id2label, problem_type)."""
     config, info = read_hf_config(path)
     if architecture is None:
-        architecture = info.architecture or _architecture_from_tensors(HfWeights(path).shapes)
-    if architecture not in ARCHITECTURES:
+        architecture = info.architecture or recognise_hf(HfWeights(path).shapes)[1]
+    found = kind_of_hf_architecture(architecture)
+    if found is None:
         raise ConfigError(f"{path}: architecture {architecture!r} has no albert-tf model; expected one of "
-                          f"{sorted(ARCHITECTURES)}")
-    build, optional = ARCHITECTURES[architecture]
+                          f"{sorted(HF_ARCHITECTURES)}")
+    kind, optional = found
     info.architecture = architecture
-    model = build(config, info)
+    model = kind.build(config, **kind.hf_options(info))
     return HfModel(model, load_hf(model, path, optional=optional), info)
 
 
 def hf_architecture(model):
     """The Hugging Face class name of one of our models."""
-    if type(model) not in _OUR_ARCHITECTURE:
+    architecture = kind_of(model).hf_architecture
+    if architecture is None:
         raise TypeError(f"{type(model).__name__} has no Hugging Face class")
-    return _OUR_ARCHITECTURE[type(model)]
+    return architecture
 
 
 def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_type=None, overwrite=False):
@@ -287,21 +256,18 @@ def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_typ
     names = hf_names(model)
     variables = {name: variable for part in variable_names.model_variables(model) for name, variable in part.items()}
     tensors = {}
-    _, left_out = ARCHITECTURES[architecture]
+    _, left_out = kind_of_hf_architecture(architecture)
     for hf_name, (original, transpose) in names.items():
         if original in left_out:  # HF's class has no such tensor (and would warn that it is unused)
             continue
         value = np.asarray(variables[original].numpy(), dtype=np.float32)
         tensors[hf_name] = np.ascontiguousarray(value.T if transpose else value)
-    info = HfHeadInfo(architecture=architecture)
-    if isinstance(model, (AlbertClassifier, AlbertTokenClassifier)):
-        info.num_labels = model.num_classes
+    kind = kind_of(model)
+    info = HfHeadInfo(architecture=architecture, **kind.hf_info(model))
+    if "num_classes" in kind.options:  # a head with labels
         info.id2label = id2label
-        info.classifier_dropout_prob = model.dropout_rate
-    if isinstance(model, AlbertClassifier):
+    if kind.name == "classifier":
         info.problem_type = problem_type or ("regression" if model.num_classes == 1 else None)
-    elif isinstance(model, AlbertQuestionAnswerer):
-        info.num_labels = 2
     hf_config = config_to_hf(albert_config_of(model), info)
     with atomic_path(folder) as temporary:
         os.makedirs(temporary)

@@ -12,8 +12,7 @@ import re
 
 from albert_tf.checkpoints import variable_names
 from albert_tf.models.model_config import albert_config_of
-from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
-                              AlbertQuestionAnswerer, AlbertTokenClassifier)
+from albert_tf.models.model_kinds import kind_of
 
 # inside bert/encoder/transformer/group_G/inner_group_K/ -> inside albert_layer_groups.G.albert_layers.K.
 _BLOCK = {
@@ -33,20 +32,6 @@ _FIXED = {
 _PARAMETER = {"kernel": "weight", "gamma": "weight", "beta": "bias", "bias": "bias"}
 _GROUPED = re.compile(r"^bert/encoder/transformer/group_(\d+)/inner_group_(\d+)/(.+)$")
 
-# The heads: original name prefix -> HF module, per model class.
-_HEADS = {
-    AlbertPretrainer: {"cls/predictions/transform/dense": "predictions.dense",
-                       "cls/predictions/transform/LayerNorm": "predictions.LayerNorm",
-                       "cls/predictions/output_bias": "predictions.bias",
-                       "cls/seq_relationship/output_weights": "sop_classifier.classifier.weight",
-                       "cls/seq_relationship/output_bias": "sop_classifier.classifier.bias"},
-    AlbertClassifier: {"output_weights": "classifier.weight", "output_bias": "classifier.bias"},
-    AlbertMultipleChoice: {"output_weights": "classifier.weight", "output_bias": "classifier.bias"},
-    AlbertTokenClassifier: {"cls/token_classification/output_weights": "classifier.weight",
-                            "cls/token_classification/output_bias": "classifier.bias"},
-    AlbertQuestionAnswerer: {"cls/squad/output_weights": "qa_outputs.weight",
-                             "cls/squad/output_bias": "qa_outputs.bias"},
-}
 # HF's tied copies, which save_pretrained leaves out: decoder weight = word embeddings, decoder bias = bias.
 TIED = {"predictions.decoder.weight": "embeddings.word_embeddings.weight",
         "predictions.decoder.bias": "predictions.bias"}
@@ -66,8 +51,7 @@ def _encoder_name(name):
     return f"{_FIXED[module]}.{_PARAMETER[parameter]}", parameter == "kernel"
 
 
-def _head_name(model, name):
-    heads = _HEADS[type(model)]
+def _head_name(heads, name):
     if name in heads:
         return heads[name], False
     module, parameter = name.rsplit("/", 1)
@@ -80,9 +64,10 @@ def hf_names(model, prefixed=None):
     `prefixed`: whether encoder names carry HF's `albert.` prefix (every class
     but the bare `AlbertModel`); by default, when `model` has heads.
     """
-    if type(model) not in _HEADS and not isinstance(model, AlbertEncoder):
+    kind = kind_of(model)
+    if kind.hf_architecture is None:
         raise TypeError(f"{type(model).__name__} has no Hugging Face counterpart")
-    if isinstance(model, AlbertQuestionAnswerer) and model.version_2_with_negative:
+    if kind.name == "squad" and model.version_2_with_negative:
         raise ValueError("the SQuAD 2.0 head (start/end/answer-class layers of run_squad_v2) has no Hugging Face "
                          "class; AlbertForQuestionAnswering is the v1 span head")
     encoder_vars, head_vars = variable_names.model_variables(model)
@@ -94,7 +79,8 @@ def hf_names(model, prefixed=None):
         hf, transpose = _encoder_name(name)
         names[prefix + hf] = (name, transpose)
     for name in head_vars:
-        names[_head_name(model, name)[0]] = (name, _head_name(model, name)[1])
+        hf, transpose = _head_name(kind.hf_heads, name)
+        names[hf] = (name, transpose)
     return names
 
 

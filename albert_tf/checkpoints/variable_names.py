@@ -8,8 +8,7 @@ shape and orientation: both sides store dense kernels as `[in, out]`.
 import collections
 import re
 
-from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertPretrainer,
-                              AlbertQuestionAnswerer, AlbertTokenClassifier)
+from albert_tf.models.model_kinds import kind_of
 
 # Variables a training checkpoint holds besides the model: optimizer slots of
 # the original Adam/LAMB (`adam_m`/`adam_v`), brightmart's LAMB (`lamb_m`/
@@ -105,54 +104,14 @@ def encoder_variables(encoder):
     return collections.OrderedDict(names)
 
 
-def _projection(prefix, projection):
-    return [(f"{prefix}output_weights", projection.output_weights), (f"{prefix}output_bias", projection.output_bias)]
-
-
 def head_variables(model):
-    """Original checkpoint names of the head variables of one of this package's models."""
-    if isinstance(model, AlbertPretrainer):
-        mlm = model.masked_lm_head
-        return collections.OrderedDict([
-            ("cls/predictions/transform/dense/kernel", mlm.transform_kernel),
-            ("cls/predictions/transform/dense/bias", mlm.transform_bias),
-            ("cls/predictions/transform/LayerNorm/gamma", mlm.layer_norm.gamma),
-            ("cls/predictions/transform/LayerNorm/beta", mlm.layer_norm.beta),
-            ("cls/predictions/output_bias", mlm.output_bias),
-            *_projection("cls/seq_relationship/", model.sentence_order_head),
-        ])
-    if isinstance(model, AlbertClassifier):  # run_classifier's names
-        return collections.OrderedDict(_projection("", model.classifier))
-    if isinstance(model, AlbertTokenClassifier):  # no original: named like the other heads
-        return collections.OrderedDict(_projection("cls/token_classification/", model.classifier))
-    if isinstance(model, AlbertMultipleChoice):  # run_race's names
-        return collections.OrderedDict(_projection("", model.scorer))
-    if isinstance(model, AlbertQuestionAnswerer):
-        head = model.span_head
-        if not model.version_2_with_negative:
-            return collections.OrderedDict(_projection("cls/squad/", head))
-        # run_squad_v2's variable scopes: start_logits, end_logits and answer_class.
-        return collections.OrderedDict([
-            ("start_logits/dense/kernel", head.start_dense.kernel),
-            ("start_logits/dense/bias", head.start_dense.bias),
-            ("end_logits/dense_0/kernel", head.end_dense_0.kernel),
-            ("end_logits/dense_0/bias", head.end_dense_0.bias),
-            ("end_logits/LayerNorm/gamma", head.end_layer_norm.gamma),
-            ("end_logits/LayerNorm/beta", head.end_layer_norm.beta),
-            ("end_logits/dense_1/kernel", head.end_dense_1.kernel),
-            ("end_logits/dense_1/bias", head.end_dense_1.bias),
-            ("answer_class/dense_0/kernel", head.answer_dense_0.kernel),
-            ("answer_class/dense_0/bias", head.answer_dense_0.bias),
-            ("answer_class/dense_1/kernel", head.answer_dense_1.kernel),
-        ])
-    raise TypeError(f"{type(model).__name__} is not an ALBERT model of this package: expected AlbertEncoder, "
-                    "AlbertPretrainer, AlbertClassifier, AlbertQuestionAnswerer, AlbertMultipleChoice or "
-                    "AlbertTokenClassifier")
+    """Original checkpoint names of the head variables of one of this package's models (its kind's row)."""
+    return collections.OrderedDict(kind_of(model).head_variables(model))
 
 
 def model_variables(model):
     """(encoder names, head names) of an `AlbertEncoder` or one of the models with heads."""
-    if isinstance(model, AlbertEncoder):
+    if kind_of(model).name == "encoder":
         return encoder_variables(model), collections.OrderedDict()
     return encoder_variables(model.encoder), head_variables(model)
 

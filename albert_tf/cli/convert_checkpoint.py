@@ -19,9 +19,11 @@ Reads one source and writes any of the outputs:
       --spm_model_file=albert_base/30k-clean.model
 
 The model class comes from the input: an HF folder's config.json names it;
-an original checkpoint holds the pretraining heads (pretrainer), a SQuAD head,
-a classifier's output_weights, or none (the encoder). A 1-row output_weights
-is taken as a regression classifier; --model_type=race says it is RACE's.
+an original checkpoint holds the pretraining heads (pretrainer), a SQuAD head
+(squad), a token classifier's head (token_classifier), a classifier's
+output_weights (classifier), or none (encoder): the model kinds of
+albert_tf.models.model_kinds. A 1-row output_weights is taken as a regression
+classifier; --model_type=race says it is RACE's.
 A keras-hub preset gets the task keras-hub has for the model (a classifier:
 AlbertTextClassifier; the pretrainer: AlbertMaskedLM, without the
 sentence-order head keras-hub lacks), else the backbone alone.

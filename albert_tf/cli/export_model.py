@@ -27,7 +27,9 @@ r"""Export an ALBERT model: a SavedModel (TF Serving), ONNX (ONNX Runtime) or Li
   encoder     the original TF-Hub signatures: tokens (input_ids, input_mask,
               segment_ids -> sequence_output, pooled_output), sop (+ sop_logits),
               mlm (+ mlm_positions -> mlm_logits), tokenization_info; and text,
-              text_pair (raw strings).
+              text_pair (raw strings). Built with the pretraining heads, loaded
+              where the checkpoint has them (a pretrainer's checkpoint is
+              exported as encoder).
   classifier  tokens -> logits, probabilities, predictions (regression: predictions);
               text, text_pair.
   squad       tokens -> start/end logits (v1) or the v2 beam and cls_logits;

@@ -6,6 +6,7 @@
 - `tfrecord_writer`: tf.train.Example / TFRecord encoding with NumPy.
 - `pretraining_dataset`: the tf.data pipeline, with optional dynamic masking.
 - `finetuning_dataset`: length-aware batches of in-memory fine-tuning features.
+- `corpus_preparation`: a plain-text corpus -> SentencePiece model + train/eval TFRecords (the demo).
 
 Import the modules directly; this package imports nothing itself, so the
 TensorFlow-free modules stay light.

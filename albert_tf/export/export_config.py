@@ -6,9 +6,10 @@ import os
 from typing import Optional
 
 from albert_tf.errors import ConfigError
+from albert_tf.models.model_kinds import EXPORTABLE, kind_named
 from albert_tf.tokenization.vocabulary_config import VocabularyConfig
 
-MODEL_TYPES = ("encoder", "classifier", "squad", "race")  # the keys of serving_module.SERVING_MODULES
+MODEL_TYPES = EXPORTABLE  # the model kinds albert-export writes (albert_tf.models.model_kinds)
 FORMATS = ("saved_model", "onnx", "litert")
 QUANTIZATIONS = ("none", "int8")
 
@@ -49,9 +50,8 @@ class ExportConfig(VocabularyConfig):
         return self
 
     def module_options(self):
-        """The model type's own arguments of its serving module."""
-        return {"squad": {"max_query_length": self.max_query_length},
-                "race": {"max_qa_length": self.max_qa_length}}.get(self.model_type, {})
+        """The model type's own arguments of its serving module (its row's `export_options`)."""
+        return {name: getattr(self, name) for name in kind_named(self.model_type).export_options}
 
 
 def write_export_info(folder, info):

@@ -4,8 +4,8 @@
                                    checkpoint="runs/sst-2/export/model.ckpt-best",
                                    spm_model_file="30k-clean.model", export_dir="exported/sst-2"))
 
-The serving modules are those of `SERVING_MODULES` (the one registry of
-export targets); the config is `ExportConfig` (no TensorFlow).
+The network and its serving module are those of the model kind's row
+(`albert_tf.models.model_kinds`); the config is `ExportConfig` (no TensorFlow).
 """
 
 import tensorflow as tf
@@ -15,8 +15,8 @@ from albert_tf.checkpoints.initial_weights import load_initial_weights
 from albert_tf.checkpoints.original_checkpoint import resolve_checkpoint_path
 from albert_tf.errors import ConfigError
 from albert_tf.export.export_config import ExportConfig  # noqa: F401  (the argument of export_checkpoint)
-from albert_tf.export.serving_module import SERVING_MODULES, export_saved_model
-from albert_tf.models import AlbertClassifier, AlbertMultipleChoice, AlbertPretrainer, AlbertQuestionAnswerer
+from albert_tf.export.serving_module import export_saved_model, serving_module_for
+from albert_tf.models.model_kinds import kind_named, model_for_original
 from albert_tf.outputs.atomic_files import prepare_outputs
 from albert_tf.tokenization.full_tokenizer import FullTokenizer, check_vocabulary
 
@@ -33,23 +33,18 @@ def _original_shapes(path):
 def build_model(config, albert_config):
     """(model, strict): the network of `config.model_type`, its head sized from the checkpoint when unset.
 
-    A fine-tuned model must load whole (strict); an encoder checkpoint may lack the pretraining heads.
+    A fine-tuned model must load whole (strict); an encoder is exported with the pretraining heads
+    (`ModelKind.export_builds`), which its checkpoint may lack.
     """
-    shapes = _original_shapes(config.checkpoint)
-    if config.model_type == "encoder":
-        return AlbertPretrainer(albert_config), False
-    if config.model_type == "classifier":
-        num_classes = config.num_classes or (shapes["output_weights"][0] if "output_weights" in shapes else None)
-        if not num_classes:
-            raise ConfigError(f"num_classes is not set and {config.checkpoint} has no original-layout "
-                              "output_weights to read it from; set num_classes (1 for regression)")
-        return AlbertClassifier(albert_config, num_classes), True
-    if config.model_type == "squad":
-        v2 = config.version_2_with_negative
-        if v2 is None:
-            v2 = "answer_class/dense_0/kernel" in shapes
-        return AlbertQuestionAnswerer(albert_config, version_2_with_negative=v2), True
-    return AlbertMultipleChoice(albert_config), True
+    kind = kind_named(config.model_type)
+    built = kind.export_builds or kind.name
+    given = {"num_classes": config.num_classes, "version_2_with_negative": config.version_2_with_negative}
+    given = {key: value for key, value in given.items() if key in kind_named(built).options}
+    try:
+        model = model_for_original(albert_config, _original_shapes(config.checkpoint), built, **given)
+    except ConfigError as error:
+        raise ConfigError(f"{config.checkpoint}: {error}") from None
+    return model, kind.export_builds is None
 
 
 def load_model(config):
@@ -66,8 +61,8 @@ def load_model(config):
 
 
 def serving_module(config, model):
-    return SERVING_MODULES[config.model_type](model, config.max_seq_length, **config.module_options(),
-                                              **config.vocabulary())
+    return serving_module_for(config.model_type, model, config.max_seq_length, config.vocabulary(),
+                              **config.module_options())
 
 
 def export_checkpoint(config):

@@ -16,7 +16,9 @@ import tensorflow as tf
 
 from albert_tf.export.text_packing import keep_first, pack_inputs
 from albert_tf.models.albert_encoder import ENCODER_INPUTS
+from albert_tf.errors import ConfigError
 from albert_tf.models.model_config import albert_config_of
+from albert_tf.models.model_kinds import EXPORTABLE, kind_named
 from albert_tf.outputs.atomic_files import atomic_path
 from albert_tf.tokenization import FullTokenizer
 from albert_tf.tokenization.graph_tokenizer import GraphTokenizer
@@ -220,11 +222,15 @@ def export_saved_model(module, export_dir):
     return sorted(signatures)
 
 
-# The one registry of export targets: `tools/export_savedmodel.py --model_type` and the tasks'
-# `export_type` name these. Each takes (model, max_seq_length, [its options], vocabulary).
-SERVING_MODULES = {
-    "encoder": EncoderServing,
-    "classifier": ClassifierServing,
-    "squad": SquadServing,
-    "race": MultipleChoiceServing,
-}
+def serving_module_for(kind_name, model, max_seq_length, vocabulary, **settings):
+    """The serving module of the kind `kind_name` names (its row's `serving`) around `model`.
+
+    `vocabulary`: vocab_file / spm_model_file / do_lower_case; `settings`: export settings, of which the
+    row's `export_options` (max_query_length, max_qa_length) are passed on.
+    """
+    kind = kind_named(kind_name)
+    if kind.serving is None:
+        raise ConfigError(f"{kind.name} models have no SavedModel serving module yet; export one of "
+                          f"{', '.join(EXPORTABLE)}")
+    options = {name: settings[name] for name in kind.export_options if name in settings}
+    return globals()[kind.serving](model, max_seq_length, **options, **vocabulary)

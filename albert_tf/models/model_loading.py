@@ -14,8 +14,8 @@ import os
 import keras
 
 import albert_tf.layers  # noqa: F401  (registers the layers)
-import albert_tf.models  # noqa: F401  (registers the models)
 from albert_tf.errors import ConfigError
+from albert_tf.models.model_kinds import KINDS
 
 
 def load_model(path, compile=True, safe_mode=True):
@@ -27,4 +27,6 @@ def load_model(path, compile=True, safe_mode=True):
     if not path.endswith(".keras"):
         raise ConfigError(f"{path}: expected a .keras file (Keras 3's format); for an original-layout checkpoint "
                           "use albert_tf.load_checkpoint")
+    for kind in KINDS:
+        kind.model_class  # imports (and so registers) the class
     return keras.saving.load_model(path, compile=compile, safe_mode=safe_mode)

@@ -13,16 +13,15 @@ import os
 import numpy as np
 
 from albert_tf.outputs.atomic_files import atomic_open
-from albert_tf.models import AlbertClassifier
 from albert_tf.tasks import metrics as metric_functions
 from albert_tf.tasks.classification_tasks import encode_examples, read_examples
 from albert_tf.tasks.finetuning_task import FinetuningTask
 from albert_tf.tasks.task import NO_LEARNING_HINT
-from albert_tf.training.finetuning_objectives import ClassificationObjective, RegressionObjective
+from albert_tf.tasks.finetuning_objectives import ClassificationObjective, RegressionObjective
 
 
 class ClassifierTask(FinetuningTask):
-    export_type = "classifier"
+    kind = "classifier"
 
     def __init__(self, config):
         super().__init__(config.validate())
@@ -34,9 +33,9 @@ class ClassifierTask(FinetuningTask):
         self.prediction_splits = tuple(s for s in self.task.files if s.startswith("test"))
         self._examples, self._features = {}, {}
 
-    def build_model(self, albert_config):
-        num_classes = 1 if self.task.is_regression else len(self.task.labels)
-        return AlbertClassifier(albert_config, num_classes, dropout_rate=self.config.dropout_rate)
+    def model_options(self):
+        return {"num_classes": 1 if self.task.is_regression else len(self.task.labels),
+                "dropout_rate": self.config.dropout_rate}
 
     def examples(self, split):
         if split not in self._examples:

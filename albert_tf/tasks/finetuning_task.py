@@ -5,7 +5,6 @@ import time
 from absl import logging
 
 from albert_tf.data.finetuning_dataset import finetuning_dataset
-from albert_tf.export.serving_module import SERVING_MODULES
 from albert_tf.tasks.task import Task
 from albert_tf.tokenization.full_tokenizer import check_vocabulary
 from albert_tf.tokenization import FullTokenizer
@@ -15,14 +14,13 @@ class FinetuningTask(Task):
     """A task whose examples fit in memory and whose metrics come from predictions.
 
     Subclasses define `features(split)` (unpadded features, see
-    `finetuning_dataset`), `evaluate(split, predictions)`, `build_model`,
-    `write_predictions` and `export_type` with `export_options()`.
+    `finetuning_dataset`), `evaluate(split, predictions)`, `kind` with
+    `model_options()`, and `write_predictions`.
     """
 
     strict_init = False  # a pretrained checkpoint has other heads (reported) or none
     expects_init_checkpoint = True
     num_choices = None  # K for multiple choice (features hold K sequences each)
-    export_type = None  # a key of albert_tf.export.serving_module.SERVING_MODULES
 
     def __init__(self, config):
         super().__init__(config)
@@ -62,9 +60,5 @@ class FinetuningTask(Task):
         predictions = trainer.predict(dataset)
         return {k: float(v) for k, v in self.evaluate(split, predictions).items()}, predictions
 
-    def export_options(self):
-        return {}
-
-    def serving_module(self, model):
-        return SERVING_MODULES[self.export_type](model, self.config.max_seq_length, **self.export_options(),
-                                                 **self.config.vocabulary())
+    def vocabulary(self):
+        return self.config.vocabulary()

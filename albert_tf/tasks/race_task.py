@@ -13,26 +13,25 @@ import os
 import numpy as np
 
 from albert_tf.outputs.atomic_files import atomic_open
-from albert_tf.models import AlbertMultipleChoice
 from albert_tf.tasks.finetuning_task import FinetuningTask
 from albert_tf.tasks.task import NO_LEARNING_HINT
 from albert_tf.tasks.race_data import LEVELS, NUM_CHOICES, encode_race_examples, read_race_examples
-from albert_tf.training.finetuning_objectives import ClassificationObjective
+from albert_tf.tasks.finetuning_objectives import ClassificationObjective
 
 
 class RaceTask(FinetuningTask):
     name = "RACE"
     primary_metric = "accuracy"
     num_choices = NUM_CHOICES
-    export_type = "race"
+    kind = "race"
 
     def __init__(self, config):
         super().__init__(config.validate())
         self.objective = ClassificationObjective()
         self._examples, self._features = {}, {}
 
-    def build_model(self, albert_config):
-        return AlbertMultipleChoice(albert_config, NUM_CHOICES, dropout_rate=self.config.dropout_rate)
+    def model_options(self):
+        return {"num_choices": NUM_CHOICES, "dropout_rate": self.config.dropout_rate}
 
     def examples(self, split):
         if split not in self._examples:
@@ -69,6 +68,3 @@ class RaceTask(FinetuningTask):
             for example, choice in zip(self.examples(split), np.argmax(predictions["logits"], -1)):
                 f.write(f"{example.guid}\t{'ABCD'[choice]}\n")
         return [path]
-
-    def export_options(self):
-        return {"max_qa_length": self.config.max_qa_length}

@@ -17,13 +17,12 @@ import json
 from absl import logging
 
 from albert_tf.errors import ConfigError
-from albert_tf.models import AlbertQuestionAnswerer
 from albert_tf.tasks import squad_evaluation
 from albert_tf.tasks.finetuning_task import FinetuningTask
 from albert_tf.tasks.task import NO_LEARNING_HINT
 from albert_tf.tasks.squad_data import convert_examples_to_features, read_squad_examples
 from albert_tf.tasks.squad_postprocessing import postprocess_v1, postprocess_v2, write_prediction_files
-from albert_tf.training.finetuning_objectives import SquadV1Objective, SquadV2Objective
+from albert_tf.tasks.finetuning_objectives import SquadV1Objective, SquadV2Objective
 
 
 class SquadTask(FinetuningTask):
@@ -31,7 +30,7 @@ class SquadTask(FinetuningTask):
     primary_metric = "f1"
     eval_splits = ("dev",)
     prediction_splits = ("test",)
-    export_type = "squad"
+    kind = "squad"
 
     def __init__(self, config):
         super().__init__(config.validate())
@@ -40,9 +39,9 @@ class SquadTask(FinetuningTask):
         self.threshold = config.null_score_diff_threshold
         self._cache = {}
 
-    def build_model(self, albert_config):
-        return AlbertQuestionAnswerer(albert_config, self.v2, self.config.start_n_top, self.config.end_n_top,
-                                      self.config.dropout_rate)
+    def model_options(self):
+        return {"version_2_with_negative": self.v2, "start_n_top": self.config.start_n_top,
+                "end_n_top": self.config.end_n_top, "dropout_rate": self.config.dropout_rate}
 
     def prepared(self, split):
         """(examples, features, windows) of the train file or the predict file."""
@@ -102,9 +101,6 @@ class SquadTask(FinetuningTask):
         threshold = self.threshold if self.threshold is not None else (0.0 if self.v2 else None)
         answers, nbest, null_odds = self.answers(split, predictions, threshold)
         return write_prediction_files(output_dir, answers, nbest, null_odds)
-
-    def export_options(self):
-        return {"max_query_length": self.config.max_query_length}
 
     @property
     def summary_metrics(self):

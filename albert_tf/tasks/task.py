@@ -7,6 +7,9 @@ checkpoints, evaluation and export are the loop's
 (`albert_tf.training.training_loop.run_training`).
 """
 
+from albert_tf.export.serving_module import serving_module_for
+from albert_tf.models.model_kinds import kind_named
+
 
 # How a learned-nothing warning ends: what usually fixes it.
 NO_LEARNING_HINT = "more steps, a pretrained --init_checkpoint or another learning rate"
@@ -17,7 +20,9 @@ class Task:
 
     Attributes:
         name: for logs.
-        objective: a `Trainer` objective (`albert_tf.training.finetuning_objectives`
+        kind: the model kind (`albert_tf.models.model_kinds`): the model class `build_model` builds with
+            `model_options()`, and the serving module `serving_module` exports it with.
+        objective: a `Trainer` objective (`albert_tf.tasks.finetuning_objectives`
             or `PretrainingObjective`).
         primary_metric: the evaluation metric that picks the best weights
             (higher is better); None keeps the last weights.
@@ -28,6 +33,7 @@ class Task:
     """
 
     name = "task"
+    kind = None
     objective = None
     primary_metric = None
     eval_splits = ("dev",)
@@ -45,9 +51,13 @@ class Task:
     def check_inputs(self, albert_config):
         """Checks the task's files against the model before any work starts (raises with a clear message)."""
 
+    def model_options(self):
+        """The constructor options of the kind's model (num_classes, dropout_rate, ...)."""
+        return {}
+
     def build_model(self, albert_config):
         """The Keras model to train (built under the strategy's scope)."""
-        raise NotImplementedError
+        return kind_named(self.kind).build(albert_config, **self.model_options())
 
     def dataset(self, split, batch_size, is_training, input_context, seed, skip_batches=0):
         """The `tf.data.Dataset` of one input pipeline; `batch_size` is the global batch size."""
@@ -75,6 +85,16 @@ class Task:
         """Writes prediction files of `Trainer.predict` outputs; returns their paths."""
         raise NotImplementedError
 
-    def serving_module(self, model):
-        """The `albert_tf.export` module to export `model` with, or None (no vocabulary to serve)."""
+    def vocabulary(self):
+        """The vocabulary the model reads (vocab_file / spm_model_file / do_lower_case), or None."""
         return None
+
+    def serving_module(self, model):
+        """The SavedModel serving module of the kind's row around `model`, with the task's settings of its
+        `export_options`; None when there is no vocabulary to serve or the kind has no serving module."""
+        kind, vocabulary = kind_named(self.kind), self.vocabulary()
+        if kind.serving is None or not vocabulary or not (vocabulary.get("vocab_file")
+                                                          or vocabulary.get("spm_model_file")):
+            return None
+        settings = {name: getattr(self.config, name) for name in kind.export_options}
+        return serving_module_for(kind.name, model, self.config.max_seq_length, vocabulary, **settings)

@@ -14,15 +14,15 @@ import os
 from seqeval.metrics import f1_score, precision_score, recall_score
 
 from albert_tf.errors import ConfigError
-from albert_tf.models import AlbertTokenClassifier
 from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tasks import conll_data
 from albert_tf.tasks.finetuning_task import FinetuningTask
 from albert_tf.tasks.task import NO_LEARNING_HINT
-from albert_tf.training.finetuning_objectives import TokenClassificationObjective
+from albert_tf.tasks.finetuning_objectives import TokenClassificationObjective
 
 
 class TokenClassificationTask(FinetuningTask):
+    kind = "token_classifier"
     primary_metric = "f1"
     objective = TokenClassificationObjective()
 
@@ -61,8 +61,8 @@ class TokenClassificationTask(FinetuningTask):
             if split in self.files:
                 conll_data.check_labels(self.sentences(split), self.labels, self.files[split])
 
-    def build_model(self, albert_config):
-        return AlbertTokenClassifier(albert_config, len(self.labels), dropout_rate=self.config.dropout_rate)
+    def model_options(self):
+        return {"num_classes": len(self.labels), "dropout_rate": self.config.dropout_rate}
 
     def encoded(self, split):
         if split not in self._encoded:
@@ -101,8 +101,3 @@ class TokenClassificationTask(FinetuningTask):
                     f.write(f"{token}\t{tag}\n")
                 f.write("\n")
         return [path]
-
-    def serving_module(self, model):
-        return None  # no raw-text signature for tagging yet: the tensor signature of the checkpoint export
-
-

@@ -30,7 +30,7 @@ class Trainer:
     """Training, evaluation and prediction steps of a model under a tf.distribute strategy.
 
     What is trained is given by an objective (`PretrainingObjective`, or one
-    of `albert_tf.training.finetuning_objectives`), an object with
+    of `albert_tf.tasks.finetuning_objectives`), an object with
     `model_inputs` (the batch features the model reads in training),
     `prediction_inputs` and `prediction_outputs` (for `predict`), `normalizers(batch)`
     (float32 scalars such as the example count, summed over the global
