@@ -2,7 +2,7 @@
 
 The top-level names are imported lazily, so that `albert_tf.tokenization` and
 `tools/create_pretraining_data.py` work without loading TensorFlow (importing
-TensorFlow costs about 6 s and 600 MiB of memory per process).
+TensorFlow costs seconds and hundreds of MiB of memory per process).
 """
 
 import os

@@ -138,3 +138,29 @@ def test_group_of_layer_is_the_original_formula():
     config = AlbertConfig(**dict(GOOD, num_hidden_layers=12, num_hidden_groups=5))
     assert [config.group_of_layer(i) for i in range(12)] == [int(i / 12 * 5) for i in range(12)]
     assert [config.group_of_layer(i) for i in range(12)] == [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4]
+
+
+def test_the_shipped_config_files_are_written_from_the_presets(tmp_path):
+    """flags/configs/*.json are generated from PRESETS (tools/write_config_files.py), never edited by hand."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    tool = os.path.join(REPO, "tools", "write_config_files.py")
+    assert subprocess.run([sys.executable, tool, "--check"], capture_output=True, timeout=120).returncode == 0
+    # The check fails on a file that drifted: run it on a copy of the tool whose folder holds an edited file.
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "flags" / "configs").mkdir(parents=True)
+    text = open(tool, encoding="utf-8").read().replace(
+        "sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))",
+        f"sys.path.insert(0, {REPO!r})")
+    (tmp_path / "tools" / "write_config_files.py").write_text(text)
+    for name in os.listdir(os.path.join(REPO, "flags", "configs")):
+        (tmp_path / "flags" / "configs" / name).write_text(
+            open(os.path.join(REPO, "flags", "configs", name), encoding="utf-8").read())
+    edited = tmp_path / "flags" / "configs" / "albert_base.json"
+    edited.write_text(edited.read_text().replace('"hidden_size": 768', '"hidden_size": 769'))
+    result = subprocess.run([sys.executable, str(tmp_path / "tools" / "write_config_files.py"), "--check"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "albert_base.json differs from PRESETS['base_v2']" in result.stderr

@@ -35,7 +35,7 @@ def problems_of(config):
 def test_training_config_lists_every_problem_with_its_value():
     message = problems_of(TrainingConfig(train_batch_size=0, optimizer="sgd", num_train_steps=-1,
                                          distribution_strategy="tpu", mixed_precision="fp8"))
-    for expected in ("albert_config_file=''", "output_dir=''", "nothing to do", "train_batch_size=0",
+    for expected in ("albert_config_file=None", "output_dir=None", "nothing to do", "train_batch_size=0",
                      "optimizer='sgd'", "num_train_steps=-1", "tpu=None", "mixed_precision='fp8'"):
         assert expected in message, expected
     config = TrainingConfig.for_pretraining(albert_config_file="c.json", output_dir="out").validate()

@@ -289,7 +289,7 @@ def test_max_seq_length_beyond_the_positions_is_refused_by_runners_and_export(te
     long_task = create_task("classifier", task_name="generic", train_file=str(tmp_path / "train.tsv"),
                             label_list="0,1", spm_model_file=task.config.spm_model_file, max_seq_length=128)
     with pytest.raises(ConfigError, match="max_seq_length=128: expected at most max_position_embeddings=64 of .*"
-                                          "albert_config.json; lower max_seq_length"):
+                                          "albert_config.json; set max_seq_length to at most 64"):
         run_training(long_task, config)
     assert not os.path.exists(os.path.join(config.output_dir, "checkpoints"))
     with pytest.raises(ConfigError, match="max_seq_length=512: expected at most max_position_embeddings=64 of .*"

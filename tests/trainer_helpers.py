@@ -46,7 +46,8 @@ def make_trainer(strategy=None, accumulation=1, mixed_precision="off", weights=N
         model = AlbertPretrainer(tiny_config())
         if weights is not None:
             model.set_weights(weights)
-        optimizer = create_optimizer(**{"learning_rate": 1e-2, "num_train_steps": 20, "num_warmup_steps": 0,
+        optimizer = create_optimizer(**{"optimizer": "lamb", "learning_rate": 1e-2, "num_train_steps": 20,
+                                        "num_warmup_steps": 0,
                                         "gate_updates": True, "aggregate_gradients": False,
                                         **optimizer_args})
     return Trainer(model, PretrainingObjective(), optimizer, strategy, gradient_accumulation_steps=accumulation,

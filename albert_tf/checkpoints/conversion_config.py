@@ -3,6 +3,7 @@
 import dataclasses
 from typing import Optional
 
+from albert_tf.config_fields import setting
 from albert_tf.errors import ConfigError
 from albert_tf.models.model_kinds import NAMES
 
@@ -15,19 +16,29 @@ MODEL_TYPES = NAMES
 class ConversionConfig:
     """One source, any outputs (field names are the flags of tools/convert_checkpoint.py)."""
 
-    input_checkpoint: Optional[str] = None  # original layout: prefix, .index file or directory
-    input_keras_hub_preset: Optional[str] = None  # a keras-hub preset: AlbertBackbone, -TextClassifier, -MaskedLM
-    input_hf: Optional[str] = None  # a Hugging Face folder (config.json + model.safetensors ...)
-    model_type: Optional[str] = None  # of input_checkpoint; None: from the variables it holds
-    albert_config_file: Optional[str] = None  # of input_checkpoint; default: the one beside it
-    preset: Optional[str] = None  # an AlbertConfig preset name instead of a config file
-    init_from_group0: bool = False
-    output_checkpoint: Optional[str] = None  # prefix in the original layout, e.g. out/model.ckpt-best
-    output_keras_hub_preset: Optional[str] = None  # the task keras-hub has for the model, else the backbone
-    output_keras_model: Optional[str] = None  # a .keras file
-    output_hf: Optional[str] = None  # a Hugging Face folder
-    spm_model_file: Optional[str] = None  # the tokenizer of output_hf / output_keras_hub_preset (default: the input's)
-    overwrite: bool = False  # replace outputs that exist (otherwise: an error naming them)
+    input_checkpoint: Optional[str] = setting(None, "Original-layout checkpoint: prefix, .index file or directory.")
+    input_keras_hub_preset: Optional[str] = setting(
+        None, "Directory of a keras-hub preset (AlbertBackbone, AlbertTextClassifier or AlbertMaskedLM; read "
+        "offline).")
+    input_hf: Optional[str] = setting(None, "Hugging Face folder: config.json + model.safetensors (or sharded), "
+                                            "tf_model.h5 or pytorch_model.bin (with torch installed).")
+    model_type: Optional[str] = setting(None, "What --input_checkpoint holds (default: read from its variables).",
+                                        choices=NAMES)
+    albert_config_file: Optional[str] = setting(None, "albert_config.json of --input_checkpoint (default: the one "
+                                                      "beside it).")
+    preset: Optional[str] = setting(None, "AlbertConfig preset name instead of a config file.")
+    init_from_group0: bool = setting(False, "Initialise every group from group_0 of --input_checkpoint.")
+    output_checkpoint: Optional[str] = setting(None, "Prefix to write in the original layout, e.g. "
+                                                     "out/model.ckpt-best.")
+    output_keras_hub_preset: Optional[str] = setting(
+        None, "Directory to write a keras-hub preset to: AlbertTextClassifier for a classifier, AlbertMaskedLM for "
+        "a pretrainer, else AlbertBackbone; with the tokenizer of --spm_model_file.")
+    output_keras_model: Optional[str] = setting(None, "Path of a .keras file to save the model to.")
+    output_hf: Optional[str] = setting(None, "Folder to write a Hugging Face model to (transformers' "
+                                             "from_pretrained).")
+    spm_model_file: Optional[str] = setting(None, "SentencePiece model to put in --output_hf and "
+                                                  "--output_keras_hub_preset (default: the input's).")
+    overwrite: bool = setting(False, "Replace outputs that already exist (without it: an error naming them).")
 
     def validate(self):
         problems = []

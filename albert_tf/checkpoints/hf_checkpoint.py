@@ -266,8 +266,7 @@ def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_typ
     info = HfHeadInfo(architecture=architecture, **kind.hf_info(model))
     if "num_classes" in kind.options:  # a head with labels
         info.id2label = id2label
-    if kind.name == "classifier":
-        info.problem_type = problem_type or ("regression" if model.num_classes == 1 else None)
+    info.problem_type = problem_type or info.problem_type
     hf_config = config_to_hf(albert_config_of(model), info)
     with atomic_path(folder) as temporary:
         os.makedirs(temporary)

@@ -67,7 +67,7 @@ def hf_names(model, prefixed=None):
     kind = kind_of(model)
     if kind.hf_architecture is None:
         raise TypeError(f"{type(model).__name__} has no Hugging Face counterpart")
-    if kind.name == "squad" and model.version_2_with_negative:
+    if getattr(model, "version_2_with_negative", False):
         raise ValueError("the SQuAD 2.0 head (start/end/answer-class layers of run_squad_v2) has no Hugging Face "
                          "class; AlbertForQuestionAnswering is the v1 span head")
     encoder_vars, head_vars = variable_names.model_variables(model)

@@ -15,7 +15,8 @@ from absl import logging
 
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.checkpoints.variable_names import encoder_variables, head_variables
-from albert_tf.models import AlbertClassifier, AlbertEncoder, AlbertPretrainer
+from albert_tf.models import AlbertEncoder
+from albert_tf.models.model_kinds import kind_of, kind_of_keras_hub_task
 
 _BLOCK_PATHS = {
     "attention_1/self/query/kernel": "self_attention_layer/query/kernel",
@@ -173,17 +174,6 @@ def encoder_from_keras_hub(backbone, dtype=None):
     return encoder
 
 
-# keras-hub task heads: our original-layout head name -> (keras-hub variable path, transpose)
-_CLASSIFIER_HEAD = {"output_weights": ("logits/kernel", True), "output_bias": ("logits/bias", False)}
-_MASKED_LM_HEAD = {
-    "cls/predictions/transform/dense/kernel": ("mlm_head/intermediate_dense/kernel", False),
-    "cls/predictions/transform/dense/bias": ("mlm_head/intermediate_dense/bias", False),
-    "cls/predictions/transform/LayerNorm/gamma": ("mlm_head/intermediate_layer_norm/gamma", False),
-    "cls/predictions/transform/LayerNorm/beta": ("mlm_head/intermediate_layer_norm/beta", False),
-    "cls/predictions/output_bias": ("mlm_head/output_bias", False),
-}
-
-
 def _copy_head(names, model, task, to_keras_hub):
     """Copies the head variables `names` between our `model` and a keras-hub `task` (matched by variable path)."""
     theirs = {variable.path: variable for variable in task.weights}
@@ -197,10 +187,10 @@ def _copy_head(names, model, task, to_keras_hub):
 def save_keras_hub_preset(model, preset_dir, spm_model_file=None, sequence_length=None):
     """Writes `model` as a complete keras-hub preset: backbone, tokenizer and the task where keras-hub has one.
 
-    An `AlbertClassifier` becomes `keras_hub.models.AlbertTextClassifier` (its
-    dense head), an `AlbertPretrainer` `AlbertMaskedLM` (keras-hub has no
-    sentence-order head: that head is left out, with a warning), anything
-    else the backbone. With `spm_model_file` the preset also holds the
+    The model kind's row names the keras-hub task: an `AlbertClassifier` becomes
+    `keras_hub.models.AlbertTextClassifier` (its dense head), an `AlbertPretrainer`
+    `AlbertMaskedLM` (keras-hub has no sentence-order head: that head is left
+    out, with a warning), anything else the backbone. With `spm_model_file` the preset also holds the
     `AlbertTokenizer` (and the task's preprocessor, padding to
     `sequence_length`, default max_position_embeddings), so that
     `keras_hub.models.AlbertClassifier.from_preset(preset_dir)` predicts on
@@ -217,23 +207,19 @@ def save_keras_hub_preset(model, preset_dir, spm_model_file=None, sequence_lengt
     backbone = encoder_to_keras_hub(encoder)
     length = sequence_length or encoder.config.max_position_embeddings
     tokenizer = keras_hub.models.AlbertTokenizer(proto=spm_model_file) if spm_model_file else None
-    if isinstance(model, AlbertClassifier):
-        preprocessor = (keras_hub.models.AlbertTextClassifierPreprocessor(tokenizer, sequence_length=length)
-                        if tokenizer else None)
-        task = keras_hub.models.AlbertTextClassifier(backbone, model.num_classes, preprocessor=preprocessor,
-                                                     dropout=model.dropout_rate)
-        _copy_head(_CLASSIFIER_HEAD, model, task, to_keras_hub=True)
-    elif isinstance(model, AlbertPretrainer):
-        preprocessor = (keras_hub.models.AlbertMaskedLMPreprocessor(tokenizer, sequence_length=length)
-                        if tokenizer else None)
-        task = keras_hub.models.AlbertMaskedLM(backbone, preprocessor=preprocessor)
-        _copy_head(_MASKED_LM_HEAD, model, task, to_keras_hub=True)
-        logging.warning("keras-hub's AlbertMaskedLM has no sentence-order head: the preset leaves it out")
-    else:
-        task = None
-        if not isinstance(model, AlbertEncoder):
-            logging.warning("keras-hub has no ALBERT task for %s: the preset holds the backbone (and tokenizer) "
-                            "without its head", type(model).__name__)
+    kind, task = kind_of(model), None
+    if kind.keras_hub_task:
+        preprocessor_class = getattr(keras_hub.models, kind.keras_hub_task + "Preprocessor")
+        preprocessor = preprocessor_class(tokenizer, sequence_length=length) if tokenizer else None
+        task = getattr(keras_hub.models, kind.keras_hub_task)(backbone, preprocessor=preprocessor,
+                                                             **kind.to_keras_hub(model))
+        _copy_head(kind.keras_hub_heads, model, task, to_keras_hub=True)
+        if kind.keras_hub_left_out:
+            logging.warning("keras-hub's %s has no variables for %s: the preset leaves them out", kind.keras_hub_task,
+                            ", ".join(kind.keras_hub_left_out))
+    elif kind.name != "encoder":
+        logging.warning("keras-hub has no ALBERT task for %s: the preset holds the backbone (and tokenizer) "
+                        "without its head", type(model).__name__)
     if task is not None:
         task.save_to_preset(preset_dir)
         return type(task).__name__
@@ -262,20 +248,16 @@ def model_from_keras_hub_preset(preset_dir):
     if os.path.exists(task_file):
         with open(task_file, encoding="utf-8") as f:
             task_class = json.load(f).get("class_name")
-    if task_class not in ("AlbertTextClassifier", "AlbertMaskedLM"):
+    kind = kind_of_keras_hub_task(task_class)
+    if kind is None:
         return encoder_from_keras_hub(str(preset_dir)), task_class
-    if task_class == "AlbertTextClassifier":
-        task = keras_hub.models.AlbertTextClassifier.from_preset(str(preset_dir), load_weights=True)
-        encoder = encoder_from_keras_hub(task.backbone)
-        model = AlbertClassifier(encoder.config, task.num_classes, dropout_rate=task.dropout)
-        _copy_head(_CLASSIFIER_HEAD, model, task, to_keras_hub=False)
-    else:
-        task = keras_hub.models.AlbertMaskedLM.from_preset(str(preset_dir), load_weights=True)
-        encoder = encoder_from_keras_hub(task.backbone)
-        model = AlbertPretrainer(encoder.config)
-        _copy_head(_MASKED_LM_HEAD, model, task, to_keras_hub=False)
-        logging.warning("%s holds keras-hub's AlbertMaskedLM, which has no sentence-order head: that head of the "
-                        "pretrainer keeps its initial values", preset_dir)
+    task = getattr(keras_hub.models, task_class).from_preset(str(preset_dir), load_weights=True)
+    encoder = encoder_from_keras_hub(task.backbone)
+    model = kind.build(encoder.config, **kind.from_keras_hub(task))
+    _copy_head(kind.keras_hub_heads, model, task, to_keras_hub=False)
+    if kind.keras_hub_left_out:
+        logging.warning("%s holds keras-hub's %s, which has no variables for %s: those of the %s keep their "
+                        "initial values", preset_dir, task_class, ", ".join(kind.keras_hub_left_out), kind.name)
     target = encoder_variables(getattr(model, "encoder", model))
     for name, variable in encoder_variables(encoder).items():
         target[name].assign(variable.numpy())

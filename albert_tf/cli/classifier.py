@@ -14,38 +14,11 @@ files given by --train_file/--dev_file/--test_file with --text_a_column, --text_
 
 from absl import flags
 
-from albert_tf.cli import console, flag_groups
-from albert_tf.tasks.classification_tasks import TASKS
+from albert_tf.cli import flag_groups
 from albert_tf.tasks.classifier_config import ClassifierConfig
 
 FLAGS = flags.FLAGS
-
-flag_groups.define_finetuning_flags()
-flags.DEFINE_enum("task_name", None, sorted(TASKS) + ["generic"], "The task.")
-flags.DEFINE_string("train_file", None, "generic: training file (.tsv/.txt, .csv or .json/.jsonl).")
-flags.DEFINE_string("dev_file", None, "generic: dev file.")
-flags.DEFINE_string("test_file", None, "generic: test file (labels not needed).")
-flags.DEFINE_string("text_a_column", "0", "generic: column index or JSON key of the first text.")
-flags.DEFINE_string("text_b_column", None, "generic: column of the second text (pairs).")
-flags.DEFINE_string("label_column", "1", "generic: column of the label.")
-flags.DEFINE_string("index_column", None, "generic: column of the example id (predictions).")
-flags.DEFINE_string("label_list", None, "generic: comma-separated labels; unset means regression.")
-flags.DEFINE_bool("has_header", True, "generic: TSV/CSV files start with a header row.")
-
-
-def configs_from_flags():
-    """(task config, training config) from the parsed flags, validated."""
-    return flag_groups.finetuning_configs(ClassifierConfig())
-
-
-def main(argv):
-    del argv
-    console.run_job("classifier", *configs_from_flags())
-
-
-def run():
-    """The `albert-classifier` command."""
-    console.run(main)
+configs_from_flags, main, run = flag_groups.finetuning_command("classifier", ClassifierConfig(), __name__)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ importing TensorFlow.
 
 import contextlib
 import errno
+import functools
 import logging as std_logging
 import os
 import re
@@ -125,6 +126,18 @@ def run_job(task_name, task_config, training_config):
     for description, path in outputs:
         print(f"  {description}: {path}")
     return outputs
+
+
+def job_command(task_name, configs_from_flags):
+    """(main, run) of a command that runs one job of the training loop: `configs_from_flags()` gives
+    (task config, training config), `run()` is the console script."""
+
+    def main(argv):
+        del argv
+        run_job(task_name, *configs_from_flags())
+
+    main.__module__ = configs_from_flags.__module__  # --help shows that command's docstring
+    return main, functools.partial(run, main)
 
 
 def _own_flags_in_help(main):

@@ -29,31 +29,11 @@ AlbertTextClassifier; the pretrainer: AlbertMaskedLM, without the
 sentence-order head keras-hub lacks), else the backbone alone.
 """
 
-from absl import flags
 
-from albert_tf.checkpoints.conversion_config import MODEL_TYPES, ConversionConfig
+from albert_tf.checkpoints.conversion_config import ConversionConfig
 from albert_tf.cli import console, flag_groups
 
-flags.DEFINE_string("input_checkpoint", None, "Original-layout checkpoint: prefix, .index file or directory.")
-flag_groups.define_config_flag("albert_config.json of --input_checkpoint (default: the one beside it).")
-flags.DEFINE_string("preset", None, "AlbertConfig preset name instead of a config file.")
-flags.DEFINE_bool("init_from_group0", False, "Initialise every group from group_0 of --input_checkpoint.")
-flags.DEFINE_string("input_keras_hub_preset", None,
-                    "Directory of a keras-hub preset (AlbertBackbone, AlbertTextClassifier or AlbertMaskedLM; read "
-                    "offline).")
-flags.DEFINE_string("input_hf", None, "Hugging Face folder: config.json + model.safetensors (or sharded), "
-                    "tf_model.h5 or pytorch_model.bin (with torch installed).")
-flags.DEFINE_enum("model_type", None, list(MODEL_TYPES),
-                  "What --input_checkpoint holds (default: read from its variables).")
-flags.DEFINE_string("output_checkpoint", None, "Prefix to write in the original layout, e.g. out/model.ckpt-best.")
-flags.DEFINE_string("output_keras_hub_preset", None,
-                    "Directory to write a keras-hub preset to: AlbertTextClassifier for a classifier, "
-                    "AlbertMaskedLM for a pretrainer, else AlbertBackbone; with the tokenizer of --spm_model_file.")
-flags.DEFINE_string("output_keras_model", None, "Path of a .keras file to save the model to.")
-flags.DEFINE_string("output_hf", None, "Folder to write a Hugging Face model to (transformers' from_pretrained).")
-flags.DEFINE_string("spm_model_file", None,
-                    "SentencePiece model to put in --output_hf and --output_keras_hub_preset (default: the input's).")
-flags.DEFINE_bool("overwrite", False, "Replace outputs that already exist (without it: an error naming them).")
+flag_groups.define_flags(ConversionConfig())
 
 
 def main(argv):

@@ -22,7 +22,6 @@ Chinese (albert_zh) with whole-word masking from jieba:
     --output_file=zh.tfrecord --vocab_file=vocab.txt --word_segmenter=jieba
 """
 
-import os
 
 from absl import flags, logging
 
@@ -32,33 +31,7 @@ from albert_tf.data.data_creation_config import DataCreationConfig
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("input_file", None, "Input text file(s): comma-separated paths or globs.")
-flags.DEFINE_string(
-    "output_file", None,
-    "Output TFRecord file, or comma-separated files (instances go round-robin). With "
-    "--num_output_shards > 1, a single path is a prefix: PREFIX-00000-of-00016, ...")
-flags.DEFINE_integer("num_output_shards", 1, "Number of output files made from a single --output_file.")
-flag_groups.define_vocabulary_flags()
-flags.DEFINE_integer("max_seq_length", 512, "Tokens per instance, including [CLS] and two [SEP].")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Most masked tokens per instance.")
-flags.DEFINE_float("masked_lm_prob", 0.15, "Fraction of tokens to mask (before the cap above).")
-flags.DEFINE_integer("dupe_factor", 40, "Passes over the corpus, each with new chunks and masks.")
-flags.DEFINE_float("short_seq_prob", 0.1, "Probability of a shorter random target length.")
-flags.DEFINE_integer("ngram", 3, "Longest n-gram (in whole words) to mask.")
-flags.DEFINE_bool("favor_shorter_ngram", True, "p(n) proportional to 1/n; off reverses it.")
-flags.DEFINE_bool("do_whole_word_mask", True, "Mask whole words rather than single pieces.")
-flags.DEFINE_bool("random_next_sentence", False, "BERT's NSP (random B from another document) instead of SOP.")
-flags.DEFINE_integer("random_seed", 12345, "Seed of every random draw; same seed, same bytes.")
-flags.DEFINE_bool(
-    "dynamic_masking", False,
-    "Write unmasked instances (masked_lm_* all zero); the input pipeline masks them anew each "
-    "epoch (albert_tf.data.pretraining_dataset(dynamic_masking=True)). Use --dupe_factor=1.")
-flags.DEFINE_string(
-    "word_segmenter", None,
-    "Chinese word segmenter for whole-word masking with a WordPiece vocab: 'jieba' or "
-    "'module:function' (a function str -> list of words).")
-flags.DEFINE_integer("num_workers", os.cpu_count() or 1, "Worker processes (the output does not depend on it).")
-flags.DEFINE_bool("overwrite", False, "Replace output files that already exist (without it: an error naming them).")
+flag_groups.define_flags(DataCreationConfig())
 
 
 def main(argv):

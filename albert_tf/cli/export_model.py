@@ -49,22 +49,10 @@ import os
 from absl import flags
 
 from albert_tf.cli import console, flag_groups
-from albert_tf.export.export_config import FORMATS, MODEL_TYPES, QUANTIZATIONS, ExportConfig
+from albert_tf.export.export_config import ExportConfig
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("model_type", "encoder", MODEL_TYPES, "What to export.")
-flag_groups.define_config_flag()
-flags.DEFINE_string("checkpoint", None, "Weights: an original-layout checkpoint or one of ours.")
-flag_groups.define_vocabulary_flags("SentencePiece model (English models).")
-flags.DEFINE_enum("format", "saved_model", FORMATS, "What to write: a SavedModel, model.onnx or model.tflite.")
-flags.DEFINE_enum("quantize", "none", QUANTIZATIONS, "int8: dynamic int8 weights (onnx and litert only).")
-flags.DEFINE_string("export_dir", None, "Where to write the export (a folder).")
-flags.DEFINE_integer("max_seq_length", 512, "Longest packed sequence of the raw-text signatures.")
-flags.DEFINE_integer("num_classes", None, "classifier: outputs (1 = regression); default: from the checkpoint.")
-flags.DEFINE_bool("version_2_with_negative", None, "squad: the v2 head; default: from the checkpoint.")
-flags.DEFINE_integer("max_query_length", 64, "squad: question tokens kept by the text signature.")
-flags.DEFINE_integer("max_qa_length", 128, "race: question+option tokens kept by the text signature.")
-flags.DEFINE_bool("overwrite", False, "Replace --export_dir if it exists (without it: an error).")
+flag_groups.define_flags(ExportConfig(), helps={"spm_model_file": "SentencePiece model (English models)."})
 
 
 def main(argv):

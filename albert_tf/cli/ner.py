@@ -13,34 +13,12 @@ precision, recall and F1 (seqeval, the conlleval definitions). The task is
 
 from absl import flags
 
-from albert_tf.cli import console, flag_groups
+from albert_tf.cli import flag_groups
 from albert_tf.tasks.token_classification_config import TokenClassificationConfig
 
 FLAGS = flags.FLAGS
-
-flag_groups.define_finetuning_flags()
-flags.DEFINE_string("task_name", "ner", "Name in logs and in the prediction file's name.")
-flags.DEFINE_string("train_file", None, "CoNLL-format training file.")
-flags.DEFINE_string("dev_file", None, "CoNLL-format dev file (evaluated with --do_eval).")
-flags.DEFINE_string("test_file", None, "CoNLL-format test file (tags not needed; predicted with --do_predict).")
-flags.DEFINE_integer("token_column", 0, "Column of the token.")
-flags.DEFINE_integer("label_column", -1, "Column of the tag (-1: the last).")
-flags.DEFINE_string("label_list", None, "Comma-separated tags (default: those of --train_file).")
-
-
-def configs_from_flags():
-    """(task config, training config) from the parsed flags, validated."""
-    return flag_groups.finetuning_configs(TokenClassificationConfig())
-
-
-def main(argv):
-    del argv
-    console.run_job("token_classification", *configs_from_flags())
-
-
-def run():
-    """The `albert-ner` command."""
-    console.run(main)
+configs_from_flags, main, run = flag_groups.finetuning_command(
+    "token_classification", TokenClassificationConfig(), __name__)
 
 
 if __name__ == "__main__":

@@ -23,34 +23,13 @@ DEFAULTS = TrainingConfig.for_pretraining()
 
 flags.DEFINE_bool("demo", False, "Run the embedded demo: the settings of albert_tf/demo/demo.flags (flags "
                   "given on the command line win).")
-flag_groups.define_model_flags("Initial weights: one of our checkpoints (a directory or prefix written by this "
-                               "script) or an original Google/albert_zh checkpoint. Ignored when resuming.")
-flag_groups.define_vocabulary_flags("SentencePiece model (dynamic masking, --corpus_file, the SavedModel's "
-                                    "text signatures).", lower_case=False)
-flags.DEFINE_string("input_file", None, "Training TFRecords: comma-separated paths or globs.")
-flags.DEFINE_string("eval_file", None, "Evaluation TFRecords (default: --input_file).")
-flags.DEFINE_integer("max_seq_length", 512, "Sequence length the TFRecords were written with.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence in the TFRecords.")
-flags.DEFINE_bool("dynamic_masking", False,
-                  "Mask each example anew every epoch in the input pipeline (needs --spm_model_file "
-                  "or --vocab_file for the special ids).")
-flags.DEFINE_integer("shuffle_buffer_size", 10000, "Records in the shuffle buffer.")
-flags.DEFINE_string("corpus_file", None,
-                    "Text (one sentence per line, blank line between documents) to prepare data from: "
-                    "a SentencePiece model (unless --spm_model_file exists) and TFRecords are written "
-                    "to OUTPUT_DIR/data once, and --input_file/--eval_file default to them.")
-flags.DEFINE_integer("eval_documents", 3, "With --corpus_file: last documents held out for evaluation.")
-flags.DEFINE_integer("dupe_factor", 5, "With --corpus_file: create_pretraining_data's dupe_factor.")
-flag_groups.define_training_flags(DEFAULTS)
-flags.DEFINE_integer("max_eval_steps", DEFAULTS.max_eval_steps, "Evaluation batches.")
-flags.DEFINE_bool("eval_during_training", DEFAULTS.eval_during_training,
-                  "With --do_eval: also evaluate at every checkpoint (held-out MLM/SOP curves in "
-                  "OUTPUT_DIR/eval for TensorBoard).")
-flag_groups.define_distribution_flags()
-flag_groups.define_output_flags(
-    DEFAULTS, "Also export the encoder to OUTPUT_DIR/saved_model with the TF-Hub signatures (tokens, sop, mlm, "
-    "tokenization_info) and raw-text ones; needs the vocabulary (--spm_model_file, --vocab_file or "
-    "--corpus_file).")
+flag_groups.define_flags(DEFAULTS, skip=("do_predict",), helps={
+    "init_checkpoint": "Initial weights: one of our checkpoints (a directory or prefix written by this script) or "
+                       "an original Google/albert_zh checkpoint. Ignored when resuming.",
+    "export_saved_model": "Also export the encoder to OUTPUT_DIR/saved_model with the TF-Hub signatures (tokens, "
+                          "sop, mlm, tokenization_info) and raw-text ones; needs the vocabulary (--spm_model_file, "
+                          "--vocab_file or --corpus_file)."})
+flag_groups.define_flags(PretrainingConfig())
 
 
 def apply_demo_defaults():
@@ -73,14 +52,7 @@ def configs_from_flags():
     return data.validate(), training
 
 
-def main(argv):
-    del argv
-    console.run_job("pretraining", *configs_from_flags())
-
-
-def run():
-    """The `albert-pretrain` command."""
-    console.run(main)
+main, run = console.job_command("pretraining", configs_from_flags)  # run: the console script
 
 
 if __name__ == "__main__":

@@ -10,30 +10,11 @@ r"""Fine-tune ALBERT on RACE (4-option reading comprehension).
 
 from absl import flags
 
-from albert_tf.cli import console, flag_groups
+from albert_tf.cli import flag_groups
 from albert_tf.tasks.race_config import RaceConfig
-from albert_tf.tasks.race_data import LEVELS
 
 FLAGS = flags.FLAGS
-
-flag_groups.define_finetuning_flags()
-flags.DEFINE_integer("max_qa_length", 128, "Question+option tokens kept (the last ones).")
-flags.DEFINE_list("levels", list(LEVELS), "RACE levels to read: middle, high or both.")
-
-
-def configs_from_flags():
-    """(task config, training config) from the parsed flags, validated."""
-    return flag_groups.finetuning_configs(RaceConfig())
-
-
-def main(argv):
-    del argv
-    console.run_job("race", *configs_from_flags())
-
-
-def run():
-    """The `albert-race` command."""
-    console.run(main)
+configs_from_flags, main, run = flag_groups.finetuning_command("race", RaceConfig(), __name__)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import dataclasses
 import os
 from typing import Optional
 
+from albert_tf.config_fields import setting
 from albert_tf.data.pretraining_instances import InstanceOptions
 from albert_tf.errors import ConfigError
 
@@ -12,17 +13,22 @@ from albert_tf.errors import ConfigError
 class DataCreationConfig(InstanceOptions):
     """Input text, output TFRecords and tokenizer, plus the `InstanceOptions` it inherits."""
 
-    input_file: str = ""  # text file(s): comma-separated paths or globs
-    output_file: str = ""  # a TFRecord path, comma-separated paths, or a prefix with num_output_shards
-    num_output_shards: int = 1
-    spm_model_file: Optional[str] = None
-    vocab_file: Optional[str] = None
-    do_lower_case: bool = True
-    dupe_factor: int = 40
-    random_seed: int = 12345
-    num_workers: int = os.cpu_count() or 1
-    word_segmenter: Optional[str] = None  # Chinese whole-word masking: "jieba" or "module:function"
-    overwrite: bool = False  # replace output files that exist (otherwise: an error naming them)
+    input_file: Optional[str] = setting(None, "Input text file(s): comma-separated paths or globs.")
+    output_file: Optional[str] = setting(
+        None, "Output TFRecord file, or comma-separated files (instances go round-robin). With "
+        "--num_output_shards > 1, a single path is a prefix: PREFIX-00000-of-00016, ...")
+    num_output_shards: int = setting(1, "Number of output files made from a single --output_file.")
+    spm_model_file: Optional[str] = setting(None, "SentencePiece model (English ALBERT).")
+    vocab_file: Optional[str] = setting(None, "WordPiece vocab.txt (Chinese ALBERT); used without "
+                                              "--spm_model_file.")
+    do_lower_case: bool = setting(True, "Lower-case the text (as the model will be).")
+    dupe_factor: int = setting(40, "Passes over the corpus, each with new chunks and masks.")
+    random_seed: int = setting(12345, "Seed of every random draw; same seed, same bytes.")
+    num_workers: int = setting(os.cpu_count() or 1, "Worker processes (the output does not depend on it).")
+    word_segmenter: Optional[str] = setting(
+        None, "Chinese word segmenter for whole-word masking with a WordPiece vocab: 'jieba' or 'module:function' "
+        "(a function str -> list of words).")
+    overwrite: bool = setting(False, "Replace output files that already exist (without it: an error naming them).")
 
     def validate(self):
         problems = []

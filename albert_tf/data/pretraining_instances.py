@@ -37,20 +37,24 @@ import dataclasses
 
 import numpy as np
 
+from albert_tf.config_fields import MAX_SEQ_LENGTH, setting
+
 
 @dataclasses.dataclass(frozen=True)
 class InstanceOptions:
     """Settings of instance creation; the defaults are the ALBERT release's."""
 
-    max_seq_length: int = 512
-    max_predictions_per_seq: int = 20
-    masked_lm_prob: float = 0.15
-    short_seq_prob: float = 0.1
-    ngram: int = 3
-    favor_shorter_ngram: bool = True
-    do_whole_word_mask: bool = True
-    random_next_sentence: bool = False
-    dynamic_masking: bool = False
+    max_seq_length: int = setting(MAX_SEQ_LENGTH, "Tokens per instance, including [CLS] and two [SEP].")
+    max_predictions_per_seq: int = setting(20, "Most masked tokens per instance.")
+    masked_lm_prob: float = setting(0.15, "Fraction of tokens to mask (before the cap above).")
+    short_seq_prob: float = setting(0.1, "Probability of a shorter random target length.")
+    ngram: int = setting(3, "Longest n-gram (in whole words) to mask.")
+    favor_shorter_ngram: bool = setting(True, "p(n) proportional to 1/n; off reverses it.")
+    do_whole_word_mask: bool = setting(True, "Mask whole words rather than single pieces.")
+    random_next_sentence: bool = setting(False, "BERT's NSP (random B from another document) instead of SOP.")
+    dynamic_masking: bool = setting(
+        False, "Write unmasked instances (masked_lm_* all zero); the input pipeline masks them anew each epoch "
+        "(albert_tf.data.pretraining_dataset(dynamic_masking=True)). Use --dupe_factor=1.")
 
     def validate(self):
         problems = []

@@ -1,8 +1,8 @@
 """TFRecord files of tf.train.Example records, written with NumPy only.
 
 create_pretraining_data must not import TensorFlow: the import alone costs
-about 6 s and 600 MiB per process on a 2-core machine, more than the whole
-data job should use. This module therefore encodes the Example protocol
+seconds and hundreds of MiB per worker process, more than the whole data job
+should use. This module therefore encodes the Example protocol
 buffer and the TFRecord framing (length, masked CRC-32C) by hand. Tests read
 the files back with `tf.data.TFRecordDataset` and `tf.io.parse_single_example`.
 

@@ -5,6 +5,7 @@ import json
 import os
 from typing import Optional
 
+from albert_tf.config_fields import MAX_SEQ_LENGTH, SequenceSettings, setting
 from albert_tf.errors import ConfigError
 from albert_tf.models.model_kinds import EXPORTABLE, kind_named
 from albert_tf.tokenization.vocabulary_config import VocabularyConfig
@@ -15,21 +16,24 @@ QUANTIZATIONS = ("none", "int8")
 
 
 @dataclasses.dataclass
-class ExportConfig(VocabularyConfig):
+class ExportConfig(VocabularyConfig, SequenceSettings):
     """What to export and how (field names are the flag names of tools/export_model.py)."""
 
-    model_type: str = "encoder"
-    albert_config_file: str = ""
-    checkpoint: str = ""  # an original-layout checkpoint (Google, albert_zh, our export/) or one of ours
-    export_dir: str = ""
-    max_seq_length: int = 512  # longest packed sequence of the raw-text signatures
-    num_classes: Optional[int] = None  # classifier; None: from the checkpoint
-    version_2_with_negative: Optional[bool] = None  # squad; None: from the checkpoint
-    max_query_length: int = 64  # squad: question tokens kept by the text signature
-    max_qa_length: int = 128  # race: question+option tokens kept by the text signature
-    format: str = "saved_model"  # saved_model (TF Serving), onnx (ONNX Runtime), litert (model.tflite)
-    quantize: str = "none"  # int8: dynamic int8 (onnx) or dynamic-range int8 (litert)
-    overwrite: bool = False  # replace an existing export_dir (otherwise: an error)
+    model_type: str = setting("encoder", "What to export (a model kind).", choices=EXPORTABLE)
+    albert_config_file: Optional[str] = setting(None, "albert_config.json of the model.")
+    checkpoint: Optional[str] = setting(None, "Weights: an original-layout checkpoint (Google, albert_zh, our "
+                                              "export/) or one of ours.")
+    export_dir: Optional[str] = setting(None, "Where to write the export (a folder).")
+    max_seq_length: int = setting(MAX_SEQ_LENGTH, "Longest packed sequence of the raw-text signatures.")
+    num_classes: Optional[int] = setting(None, "classifier: outputs (1 = regression); default: from the checkpoint.")
+    version_2_with_negative: Optional[bool] = setting(None, "squad: the v2 head; default: from the checkpoint.")
+    max_query_length: int = setting(64, "squad: question tokens kept by the text signature.")
+    max_qa_length: int = setting(128, "race: question+option tokens kept by the text signature.")
+    format: str = setting("saved_model", "What to write: a SavedModel (TF Serving), model.onnx (ONNX Runtime) or "
+                                         "model.tflite (LiteRT).", choices=FORMATS)
+    quantize: str = setting("none", "int8: dynamic int8 weights (onnx) or dynamic-range int8 (litert).",
+                            choices=QUANTIZATIONS)
+    overwrite: bool = setting(False, "Replace --export_dir if it exists (without it: an error).")
 
     def validate(self):
         problems = self.vocabulary_problems()

@@ -35,6 +35,7 @@ from albert_tf.export.export_config import write_export_info
 from albert_tf.export.serving_module import squad_p_mask
 from albert_tf.export.text_packing import pair_lengths
 from albert_tf.models.albert_encoder import ENCODER_INPUTS
+from albert_tf.models.model_kinds import kind_named
 
 LITERT_FILE = "model.tflite"
 _TOKENS = [tf.TensorSpec([None, None], tf.int32, name) for name in ENCODER_INPUTS]
@@ -43,7 +44,7 @@ _TOKENS_3D = [tf.TensorSpec([None, None, None], tf.int32, name) for name in ENCO
 
 def _outputs(model, model_type, inputs):
     """The Keras model's outputs (the encoder: sequence and pooled) as a dict of tensors."""
-    if model_type == "squad" and model.version_2_with_negative:  # as the SavedModel: p_mask from the packing
+    if getattr(model, "version_2_with_negative", False):  # SQuAD 2.0, as the SavedModel: p_mask from the packing
         inputs = dict(inputs, p_mask=squad_p_mask(inputs["input_mask"], inputs["segment_ids"]))
     outputs = model(inputs, training=False)
     if model_type == "encoder":
@@ -95,8 +96,9 @@ def pack_dense(ids_a, len_a, ids_b, len_b, max_seq_length, cls_id, sep_id):
 
 
 def _serving_functions(model, model_type, spm_model_file, max_seq_length):
-    """{signature name: tf.function} of the model type: tokens, and text/text_pair for encoder and classifier."""
-    tokens_spec = _TOKENS_3D if model_type == "race" else _TOKENS
+    """{signature name: tf.function} of the model type: tokens, and text/text_pair where its row has `litert_text`."""
+    kind = kind_named(model_type)
+    tokens_spec = _TOKENS_3D if kind.choices_axis else _TOKENS
 
     @tf.function(input_signature=tokens_spec)
     def tokens(input_ids, input_mask, segment_ids):
@@ -104,7 +106,7 @@ def _serving_functions(model, model_type, spm_model_file, max_seq_length):
                                             "segment_ids": segment_ids})
 
     functions = {"tokens": tokens}
-    if spm_model_file and model_type in ("encoder", "classifier"):
+    if spm_model_file and kind.litert_text:
         import tensorflow_text as text_ops
 
         with open(spm_model_file, "rb") as f:

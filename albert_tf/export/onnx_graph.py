@@ -25,6 +25,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from albert_tf.errors import ConfigError
 from albert_tf.models.albert_encoder import ENCODER_INPUTS
+from albert_tf.models.model_kinds import kind_named
 
 OPSET = 17  # the first with LayerNormalization
 INPUTS = ENCODER_INPUTS
@@ -209,14 +210,53 @@ def _squad_v2_head(g, x, head, input_mask, segment_ids):
     }
 
 
+def encoder_outputs(g, model, sequence_output, pooled, names):
+    """(outputs, their shapes) of the encoder: the sequence and pooled outputs."""
+    hidden = getattr(model, "encoder", model).config.hidden_size
+    return ({"sequence_output": g.op("Identity", sequence_output, output="sequence_output"),
+             "pooled_output": g.op("Identity", pooled, output="pooled_output")},
+            {"sequence_output": ["batch", "length", hidden], "pooled_output": ["batch", hidden]})
+
+
+def classifier_outputs(g, model, sequence_output, pooled, names):
+    return ({"logits": _projection(g, pooled, model.classifier, output="logits")},
+            {"logits": ["batch", model.num_classes]})
+
+
+def squad_outputs(g, model, sequence_output, pooled, names):
+    """v2: run_squad_v2's beam and answerability logit; v1: start and end logits, padding never an answer."""
+    if model.version_2_with_negative:
+        beam = model.span_head.start_n_top * model.span_head.end_n_top
+        return (_squad_v2_head(g, sequence_output, model.span_head, names[1], names[2]),
+                {"start_top_log_probs": ["batch", model.span_head.start_n_top],
+                 "start_top_index": ["batch", model.span_head.start_n_top],
+                 "end_top_log_probs": ["batch", beam], "end_top_index": ["batch", beam], "cls_logits": ["batch"]})
+    logits = _projection(g, sequence_output, model.span_head)  # [B, S, 2]
+    real = g.op("Unsqueeze", g.op("Cast", names[1], to=TensorProto.FLOAT), g.constant([-1], np.int64))
+    # logits * mask - 1e30 * (1 - mask), as the Keras model: padding is never an answer
+    masked = g.op("Sub", g.op("Mul", logits, real),
+                  g.op("Mul", g.constant(1e30), g.op("Sub", g.constant(1.0), real)))
+    return ({name: g.op("Gather", masked, g.constant(index, np.int64), axis=-1, output=name)
+             for index, name in enumerate(("start_logits", "end_logits"))},
+            {"start_logits": ["batch", "length"], "end_logits": ["batch", "length"]})
+
+
+def multiple_choice_outputs(g, model, sequence_output, pooled, names):
+    scores = _projection(g, pooled, model.scorer)  # [B*K, 1]
+    batch_choices = g.op("Slice", g.op("Shape", INPUTS[0]), g.constant([0], np.int64), g.constant([2], np.int64))
+    return {"logits": g.op("Reshape", scores, batch_choices, output="logits")}, {"logits": ["batch", "choices"]}
+
+
 def model_graph(model, model_type):
-    """The ONNX model of a Keras model of `model_type` (encoder, classifier, squad, race)."""
+    """The ONNX model of a Keras model of the kind `model_type` (its row's `onnx_head` writes the head)."""
+    kind = kind_named(model_type)
+    if kind.onnx_head is None:
+        raise ConfigError(f"model_type={model_type!r}: {kind.name} models have no ONNX export yet")
     g = GraphWriter()
-    three_d = model_type == "race"
-    dims = ["batch", "choices", "length"] if three_d else ["batch", "length"]
+    dims = ["batch", "choices", "length"] if kind.choices_axis else ["batch", "length"]
     inputs = [helper.make_tensor_value_info(name, TensorProto.INT32, dims) for name in INPUTS]
     encoder = getattr(model, "encoder", model)
-    if three_d:  # [B, K, S] -> [B*K, S], scores back to [B, K]
+    if kind.choices_axis:  # [B, K, S] -> [B*K, S], scores back to [B, K]
         flat = g.op("Concat", g.constant([-1], np.int64), g.op("Slice", g.op("Shape", INPUTS[0]),
                                                               g.constant([2], np.int64), g.constant([3], np.int64)),
                     axis=0)
@@ -224,36 +264,7 @@ def model_graph(model, model_type):
     else:
         names = list(INPUTS)
     sequence_output, pooled = encoder_graph(g, encoder, *names)
-    if model_type == "encoder":
-        outputs = {"sequence_output": g.op("Identity", sequence_output, output="sequence_output"),
-                   "pooled_output": g.op("Identity", pooled, output="pooled_output")}
-        shapes = {"sequence_output": ["batch", "length", encoder.config.hidden_size],
-                  "pooled_output": ["batch", encoder.config.hidden_size]}
-    elif model_type == "classifier":
-        outputs = {"logits": _projection(g, pooled, model.classifier, output="logits")}
-        shapes = {"logits": ["batch", model.num_classes]}
-    elif model_type == "squad" and model.version_2_with_negative:
-        outputs = _squad_v2_head(g, sequence_output, model.span_head, names[1], names[2])
-        beam = model.span_head.start_n_top * model.span_head.end_n_top
-        shapes = {"start_top_log_probs": ["batch", model.span_head.start_n_top],
-                  "start_top_index": ["batch", model.span_head.start_n_top],
-                  "end_top_log_probs": ["batch", beam], "end_top_index": ["batch", beam], "cls_logits": ["batch"]}
-    elif model_type == "squad":
-        logits = _projection(g, sequence_output, model.span_head)  # [B, S, 2]
-        real = g.op("Unsqueeze", g.op("Cast", names[1], to=TensorProto.FLOAT), g.constant([-1], np.int64))
-        # logits * mask - 1e30 * (1 - mask), as the Keras model: padding is never an answer
-        masked = g.op("Sub", g.op("Mul", logits, real),
-                      g.op("Mul", g.constant(1e30), g.op("Sub", g.constant(1.0), real)))
-        outputs = {name: g.op("Gather", masked, g.constant(index, np.int64), axis=-1, output=name)
-                   for index, name in enumerate(("start_logits", "end_logits"))}
-        shapes = {"start_logits": ["batch", "length"], "end_logits": ["batch", "length"]}
-    elif model_type == "race":
-        scores = _projection(g, pooled, model.scorer)  # [B*K, 1]
-        batch_choices = g.op("Slice", g.op("Shape", INPUTS[0]), g.constant([0], np.int64), g.constant([2], np.int64))
-        outputs = {"logits": g.op("Reshape", scores, batch_choices, output="logits")}
-        shapes = {"logits": ["batch", "choices"]}
-    else:
-        raise ConfigError(f"model_type={model_type!r}: expected encoder, classifier, squad or race")
+    outputs, shapes = globals()[kind.onnx_head](g, model, sequence_output, pooled, names)
     graph = helper.make_graph(
         g.nodes, f"albert_{model_type}", inputs,
         [helper.make_tensor_value_info(name, TensorProto.INT32 if name.endswith("_index") else TensorProto.FLOAT,

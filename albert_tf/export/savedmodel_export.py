@@ -50,10 +50,7 @@ def build_model(config, albert_config):
 def load_model(config):
     """The model `config` names with its checkpoint's weights, after checking the settings against its config."""
     albert_config = AlbertConfig.from_json_file(config.albert_config_file)
-    if config.max_seq_length > albert_config.max_position_embeddings:
-        raise ConfigError(f"max_seq_length={config.max_seq_length}: expected at most max_position_embeddings="
-                          f"{albert_config.max_position_embeddings} of {config.albert_config_file}; set "
-                          f"max_seq_length to at most {albert_config.max_position_embeddings}")
+    config.check_against(albert_config, config.albert_config_file)
     check_vocabulary(FullTokenizer(**config.vocabulary()), albert_config)
     model, strict = build_model(config, albert_config)
     load_initial_weights(model, config.checkpoint, strict=strict)

@@ -38,8 +38,8 @@ def pack_inputs(ids_a, ids_b, max_seq_length, cls_id, sep_id, length_multiple=16
     The batch is padded to its longest packed row rounded up to a multiple of
     `length_multiple` (at most `max_seq_length`). The models are padding
     invariant, and few distinct lengths matter in serving: a loaded
-    SavedModel pays a one-off cost of 0.6-4.4 s (measured on 2 CPU cores,
-    benchmarks/RESULTS.md) the first time it sees a new input shape.
+    SavedModel pays a one-off cost (seconds on a CPU: benchmarks/RESULTS.md,
+    "SavedModel serving latency") the first time it sees a new input shape.
 
     Args:
         ids_a: RaggedTensor [batch, (tokens)] of the first segments.

@@ -14,9 +14,9 @@ def cast_for_uses(values, dtype, uses):
 
     ALBERT runs one block in all L layers. Under mixed precision, reading its
     float32 weights in each layer casts them L times, and their gradient is L
-    half-precision gradients each cast back to float32 and then summed (on
-    albert_base in bfloat16, about 40 ms of a 0.96 s step on a CPU,
-    benchmarks/RESULTS.md). Here the forward casts each weight once and hands
+    half-precision gradients each cast back to float32 and then summed (a
+    measurable share of a bfloat16 step: benchmarks/RESULTS.md, "Pretraining
+    throughput"). Here the forward casts each weight once and hands
     out `uses` aliases of the cast, and the gradient sums the `uses` gradients
     into float32 in one XLA-fused pass. The result is the same float32 sum of
     the same half-precision gradients; only the order of the additions may

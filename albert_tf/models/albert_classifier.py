@@ -3,12 +3,11 @@
 
 import keras
 
-from albert_tf.layers.output_projection import OutputProjection
-from albert_tf.models.finetuning_model import FinetuningModel
+from albert_tf.models.dense_head_model import DenseHeadModel
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertClassifier(FinetuningModel):
+class AlbertClassifier(DenseHeadModel):
     """`logits = dense_C(dropout(pooled_output))`, as the original run_classifier.
 
     Inputs: `input_ids`, `input_mask`, `segment_ids` int32 [batch, seq].
@@ -33,20 +32,4 @@ class AlbertClassifier(FinetuningModel):
     TensorShape([1, 3])
     """
 
-    def __init__(self, config, num_classes, dropout_rate=0.1, dtype=None, **kwargs):
-        # === Layers ===
-        super().__init__(config, dtype=dtype, **kwargs)
-        self.num_classes = num_classes
-        self.dropout_rate = dropout_rate
-        self.dropout = keras.layers.Dropout(dropout_rate, dtype=dtype)
-        self.classifier = OutputProjection(num_classes, self.config.initializer_range, dtype=dtype,
-                                           name="classifier")
-        # === Variables ===
-        self._build_with_dummy_batch()
-
-    def call(self, inputs, training=False):
-        pooled = self.encode(inputs, training)["pooled_output"]
-        return {"logits": self.classifier(self.dropout(pooled, training=training))}
-
-    def get_config(self):
-        return {**self._base_config(), "num_classes": self.num_classes, "dropout_rate": self.dropout_rate}
+    features = "pooled_output"

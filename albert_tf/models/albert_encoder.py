@@ -8,6 +8,7 @@ from albert_tf.albert_config import AlbertConfig
 from albert_tf.layers.albert_embedding import AlbertEmbedding
 from albert_tf.layers.training_dense import TrainingDense
 from albert_tf.layers.transformer_block import TransformerBlock
+from albert_tf.models.model_config import ConfigRoundTrip
 
 # The encoder's inputs, int32 [batch, length]; every model, objective and export names them so.
 ENCODER_INPUTS = ("input_ids", "input_mask", "segment_ids")
@@ -18,7 +19,7 @@ def _kernel_init(config):
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertEncoder(keras.Model):
+class AlbertEncoder(ConfigRoundTrip, keras.Model):
     """ALBERT's encoder with the original's parameter sharing.
 
     The transformer has `num_hidden_groups` (G) groups of `inner_group_num`
@@ -140,16 +141,4 @@ class AlbertEncoder(keras.Model):
         self.pooler = pooler
 
     def get_config(self):
-        return {
-            "config": self.config.to_dict(),
-            "output_all_layers": self.output_all_layers,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
+        return {**self._base_config(), "output_all_layers": self.output_all_layers}

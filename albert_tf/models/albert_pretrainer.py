@@ -6,10 +6,11 @@ from albert_tf.albert_config import AlbertConfig
 from albert_tf.layers.masked_lm_head import MaskedLMHead
 from albert_tf.layers.sentence_order_head import SentenceOrderHead
 from albert_tf.models.albert_encoder import ENCODER_INPUTS, AlbertEncoder
+from albert_tf.models.model_config import ConfigRoundTrip
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertPretrainer(keras.Model):
+class AlbertPretrainer(ConfigRoundTrip, keras.Model):
     """The encoder plus the masked-LM and sentence-order heads.
 
     Inputs: the encoder's `input_ids`, `input_mask`, `segment_ids` and
@@ -76,15 +77,4 @@ class AlbertPretrainer(keras.Model):
         self.sentence_order_head = sentence_order_head
 
     def get_config(self):
-        return {
-            "config": self.config.to_dict(),
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
+        return self._base_config()

@@ -5,10 +5,11 @@ import tensorflow as tf
 
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.models.albert_encoder import ENCODER_INPUTS, AlbertEncoder
+from albert_tf.models.model_config import ConfigRoundTrip
 
 
-class FinetuningModel(keras.Model):
-    """Base of `AlbertClassifier`, `AlbertQuestionAnswerer` and `AlbertMultipleChoice`.
+class FinetuningModel(ConfigRoundTrip, keras.Model):
+    """Base of every model with a task head (`DenseHeadModel`, `AlbertQuestionAnswerer`, `AlbertMultipleChoice`).
 
     Subclasses create their head layers, then call `_build_with_dummy_batch`
     so that every variable exists (checkpoints load right after
@@ -32,13 +33,3 @@ class FinetuningModel(keras.Model):
         inputs.update(extra_inputs or {})
         self(inputs, training=False)
 
-    def _base_config(self):
-        return {"config": self.config.to_dict(),
-                "dtype": keras.dtype_policies.serialize(self.dtype_policy), "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)

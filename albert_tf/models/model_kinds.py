@@ -15,6 +15,8 @@ plus its class:
 - the rule that recognises it from an original checkpoint's variable names
   or an HF file's tensor names;
 - its Hugging Face classes (transformers' modeling_albert) and head renames;
+- its keras-hub task (keras_hub.models), that task's head variable paths and
+  the constructor options that pass between the two;
 - its serving module (a class of `albert_tf.export.serving_module`) and the
   export settings that module takes.
 
@@ -105,7 +107,15 @@ class ModelKind:
     hf_recognise: Optional[Callable] = None  # {HF name: shape} -> HF class, or None: not this kind
     hf_options: Callable = lambda info: {}  # HfHeadInfo -> options
     hf_info: Callable = lambda model: {}  # model -> HfHeadInfo fields of its config.json
+    keras_hub_task: Optional[str] = None  # class in keras_hub.models; None: a preset holds the backbone alone
+    keras_hub_heads: dict = dataclasses.field(default_factory=dict)  # original name -> (its path, transpose)
+    keras_hub_left_out: tuple = ()  # original names the keras-hub task has no variable for
+    to_keras_hub: Callable = lambda model: {}  # model -> keras-hub task constructor options
+    from_keras_hub: Callable = lambda task: {}  # keras-hub task -> options
+    choices_axis: bool = False  # inputs are [batch, choices, length] (multiple choice), not [batch, length]
     serving: Optional[str] = None  # class in albert_tf.export.serving_module; None: no SavedModel text signatures
+    onnx_head: Optional[str] = None  # function in albert_tf.export.onnx_graph writing the head's ONNX nodes
+    litert_text: bool = False  # LiteRT exports of SentencePiece models get the text and text_pair signatures
     export_options: tuple = ()  # ExportConfig fields its serving module takes
     exportable: bool = False  # albert-export --model_type takes it
     export_builds: Optional[str] = None  # the kind whose network its export builds (default: itself)
@@ -136,7 +146,8 @@ KINDS = (  # in the order commands list them
         original_options=lambda shapes: {},
         hf_architectures=(("AlbertModel", ()),),
         hf_recognise=lambda shapes: "AlbertModel",
-        serving="EncoderServing", exportable=True, export_builds="pretrainer"),
+        serving="EncoderServing", onnx_head="encoder_outputs", litert_text=True, exportable=True,
+        export_builds="pretrainer"),
     ModelKind(
         name="pretrainer", class_name="AlbertPretrainer",
         description="the encoder with the MLM and SOP heads of pretraining",
@@ -149,6 +160,14 @@ KINDS = (  # in the order commands list them
                   "cls/seq_relationship/output_weights": "sop_classifier.classifier.weight",
                   "cls/seq_relationship/output_bias": "sop_classifier.classifier.bias"},
         hf_recognise=_hf_pretrainer,
+        keras_hub_task="AlbertMaskedLM",
+        keras_hub_heads={"cls/predictions/transform/dense/kernel": ("mlm_head/intermediate_dense/kernel", False),
+                         "cls/predictions/transform/dense/bias": ("mlm_head/intermediate_dense/bias", False),
+                         "cls/predictions/transform/LayerNorm/gamma": ("mlm_head/intermediate_layer_norm/gamma",
+                                                                       False),
+                         "cls/predictions/transform/LayerNorm/beta": ("mlm_head/intermediate_layer_norm/beta", False),
+                         "cls/predictions/output_bias": ("mlm_head/output_bias", False)},
+        keras_hub_left_out=_SOP,  # keras-hub has no sentence-order head
         serving="EncoderServing"),
     ModelKind(
         name="classifier", class_name="AlbertClassifier",
@@ -160,8 +179,13 @@ KINDS = (  # in the order commands list them
         hf_heads=_HF_CLASSIFIER,
         hf_recognise=lambda shapes: ("AlbertForSequenceClassification" if "classifier.weight" in shapes
                                      and shapes["classifier.weight"][0] > 1 else None),
-        hf_options=_hf_labels, hf_info=_labels_of,
-        serving="ClassifierServing", exportable=True),
+        hf_options=_hf_labels,
+        hf_info=lambda model: {**_labels_of(model), "problem_type": "regression" if model.num_classes == 1 else None},
+        keras_hub_task="AlbertTextClassifier",
+        keras_hub_heads={"output_weights": ("logits/kernel", True), "output_bias": ("logits/bias", False)},
+        to_keras_hub=lambda model: {"num_classes": model.num_classes, "dropout": model.dropout_rate},
+        from_keras_hub=lambda task: {"num_classes": task.num_classes, "dropout_rate": task.dropout},
+        serving="ClassifierServing", onnx_head="classifier_outputs", litert_text=True, exportable=True),
     ModelKind(
         name="squad", class_name="AlbertQuestionAnswerer",
         description="SQuAD span extraction (v1.1: start/end logits; v2.0: run_squad_v2's beam and answerability)",
@@ -172,7 +196,7 @@ KINDS = (  # in the order commands list them
         hf_heads={"cls/squad/output_weights": "qa_outputs.weight", "cls/squad/output_bias": "qa_outputs.bias"},
         hf_recognise=lambda shapes: "AlbertForQuestionAnswering" if "qa_outputs.weight" in shapes else None,
         hf_options=lambda info: {"version_2_with_negative": False}, hf_info=lambda model: {"num_labels": 2},
-        serving="SquadServing", export_options=("max_query_length",), exportable=True),
+        serving="SquadServing", onnx_head="squad_outputs", export_options=("max_query_length",), exportable=True),
     ModelKind(
         # Its variables are those of a one-output classifier: never recognised, always named.
         name="race", class_name="AlbertMultipleChoice",
@@ -182,7 +206,8 @@ KINDS = (  # in the order commands list them
         hf_architectures=(("AlbertForMultipleChoice", ()),),
         hf_heads=_HF_CLASSIFIER,
         hf_recognise=lambda shapes: "AlbertForMultipleChoice" if "classifier.weight" in shapes else None,
-        serving="MultipleChoiceServing", export_options=("max_qa_length",), exportable=True),
+        choices_axis=True, serving="MultipleChoiceServing", onnx_head="multiple_choice_outputs",
+        export_options=("max_qa_length",), exportable=True),
     ModelKind(
         name="token_classifier", class_name="AlbertTokenClassifier",
         description="a label per token (NER, POS) from the sequence output",
@@ -248,6 +273,11 @@ def recognise_hf(shapes):
         if architecture:
             return kind, architecture
     raise AssertionError("the encoder row recognises every file")
+
+
+def kind_of_keras_hub_task(task_class):
+    """The kind whose keras-hub task is `task_class` (a class name), or None."""
+    return next((kind for kind in KINDS if kind.keras_hub_task and kind.keras_hub_task == task_class), None)
 
 
 def kind_of_hf_architecture(architecture):

@@ -5,11 +5,14 @@ from albert_tf.optimization.optimizer_names import OPTIMIZERS
 from albert_tf.optimization.warmup_polynomial_decay import WarmupPolynomialDecay
 
 
-def create_optimizer(optimizer="lamb", learning_rate=0.00176, num_train_steps=125000,
-                     num_warmup_steps=3125, poly_power=1.0, weight_decay_rate=0.01,
-                     epsilon=1e-6, bias_correction=False, variable_names=None, gate_updates=False,
-                     aggregate_gradients=True):
+def create_optimizer(optimizer, learning_rate, num_train_steps, num_warmup_steps, poly_power=1.0,
+                     weight_decay_rate=0.01, epsilon=1e-6, bias_correction=False, variable_names=None,
+                     gate_updates=False, aggregate_gradients=True):
     """The original create_optimizer: warmup + polynomial decay with LAMB or AdamW.
+
+    The recipe (which optimizer, rate and schedule) is the caller's: `TrainingConfig.for_pretraining` holds
+    the paper's, `TrainingConfig.for_finetuning` the original fine-tuning defaults. `poly_power`,
+    `weight_decay_rate` and `epsilon` default to the original optimization.py's constants.
 
     The returned optimizer's `learning_rate_schedule` attribute is the
     schedule. Global-norm gradient clipping (1.0 in the original) is done by the

@@ -3,6 +3,7 @@
 import dataclasses
 from typing import Optional
 
+from albert_tf.config_fields import setting
 from albert_tf.errors import ConfigError
 from albert_tf.tasks.finetuning_config import FinetuningTaskConfig
 from albert_tf.tasks.classification_tasks import TASKS, generic_task
@@ -13,17 +14,17 @@ class ClassifierConfig(FinetuningTaskConfig):
     """`task_name`: a GLUE/CLUE task (`classification_tasks.TASKS`) reading `data_dir`, or
     "generic" reading `train_file`/`dev_file`/`test_file` with the given columns."""
 
-    task_name: str = ""
-    data_dir: Optional[str] = None
-    train_file: Optional[str] = None
-    dev_file: Optional[str] = None
-    test_file: Optional[str] = None
-    text_a_column: str = "0"
-    text_b_column: Optional[str] = None
-    label_column: str = "1"
-    index_column: Optional[str] = None
-    label_list: Optional[str] = None  # comma-separated; None with generic means regression
-    has_header: bool = True
+    task_name: Optional[str] = setting(None, "The task.", choices=sorted(TASKS) + ["generic"])
+    data_dir: Optional[str] = setting(None, "Folder of the task's files.")
+    train_file: Optional[str] = setting(None, "generic: training file (.tsv/.txt, .csv or .json/.jsonl).")
+    dev_file: Optional[str] = setting(None, "generic: dev file.")
+    test_file: Optional[str] = setting(None, "generic: test file (labels not needed).")
+    text_a_column: str = setting("0", "generic: column index or JSON key of the first text.")
+    text_b_column: Optional[str] = setting(None, "generic: column of the second text (pairs).")
+    label_column: str = setting("1", "generic: column of the label.")
+    index_column: Optional[str] = setting(None, "generic: column of the example id (predictions).")
+    label_list: Optional[str] = setting(None, "generic: comma-separated labels; unset means regression.")
+    has_header: bool = setting(True, "generic: TSV/CSV files start with a header row.")
 
     def validate(self):
         problems = self.problems()

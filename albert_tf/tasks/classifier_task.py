@@ -16,7 +16,7 @@ from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tasks import metrics as metric_functions
 from albert_tf.tasks.classification_tasks import encode_examples, read_examples
 from albert_tf.tasks.finetuning_task import FinetuningTask
-from albert_tf.tasks.task import NO_LEARNING_HINT
+from albert_tf.tasks.task import NO_LEARNING_HINT, one_answer_warnings
 from albert_tf.tasks.finetuning_objectives import ClassificationObjective, RegressionObjective
 
 
@@ -64,14 +64,11 @@ class ClassifierTask(FinetuningTask):
                 return [f"{self.name} {split}: every prediction is {predicted[0]:.4f}; the regressor learned "
                         f"nothing ({NO_LEARNING_HINT})"]
             return []
-        counts = collections.Counter(predicted.tolist())
-        if len(counts) > 1:
-            return []
         labels = np.asarray(self.features(split)["label_ids"])
         majority = max(collections.Counter(labels.tolist()).values()) / len(labels)
-        only = self.task.labels[next(iter(counts))]
-        return [f"{self.name} {split}: every example was predicted as label {only!r} (the majority-class "
-                f"rate is {majority:.4f}); the classifier learned nothing ({NO_LEARNING_HINT})"]
+        return one_answer_warnings(f"{self.name} {split}", (self.task.labels[i] for i in predicted.tolist()),
+                                   "every example was predicted as label", "classifier",
+                                   f" (the majority-class rate is {majority:.4f})")
 
     def write_predictions(self, split, predictions, output_dir):
         names = self.task.submission_names or {}

@@ -2,16 +2,19 @@
 
 import dataclasses
 
+from albert_tf.config_fields import MAX_SEQ_LENGTH, SequenceSettings, setting
 from albert_tf.tokenization.vocabulary_config import VocabularyConfig
 
 
 @dataclasses.dataclass
-class FinetuningTaskConfig(VocabularyConfig):
+class FinetuningTaskConfig(VocabularyConfig, SequenceSettings):
     """Settings every fine-tuning task has (field names are the flag names): the vocabulary and these."""
 
-    max_seq_length: int = 512
-    length_aware_batching: bool = True
-    dropout_rate: float = 0.1
+    max_seq_length: int = setting(MAX_SEQ_LENGTH, "Longest sequence in tokens; longer inputs are truncated.")
+    length_aware_batching: bool = setting(
+        True, "Pad each batch to its own longest sequence, training batches drawn from length buckets (off: pad "
+        "every batch to --max_seq_length as the original).")
+    dropout_rate: float = setting(0.1, "Dropout of the task head.")
 
     def problems(self):
         """Messages for settings that cannot work (the task's `validate` raises them together)."""

@@ -1,8 +1,9 @@
 """The settings of the race task (no TensorFlow: the command lines read it before it starts)."""
 
 import dataclasses
-from typing import Tuple
+from typing import Optional, Tuple
 
+from albert_tf.config_fields import setting
 from albert_tf.errors import ConfigError
 from albert_tf.tasks.finetuning_config import FinetuningTaskConfig
 from albert_tf.tasks.race_data import LEVELS
@@ -10,9 +11,9 @@ from albert_tf.tasks.race_data import LEVELS
 
 @dataclasses.dataclass
 class RaceConfig(FinetuningTaskConfig):
-    data_dir: str = ""  # the RACE folder: train/dev/test, each with middle/ and high/
-    max_qa_length: int = 128  # question+option tokens kept (the last ones)
-    levels: Tuple[str, ...] = LEVELS
+    data_dir: Optional[str] = setting(None, "The RACE folder: train/, dev/ and test/, each with middle/ and high/.")
+    max_qa_length: int = setting(128, "Question+option tokens kept (the last ones).")
+    levels: Tuple[str, ...] = setting(LEVELS, "RACE levels to read: middle, high or both.")
 
     def validate(self):
         problems = self.problems()

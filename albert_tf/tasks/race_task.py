@@ -7,14 +7,13 @@ checkpoint is picked on all); predictions: `test_predictions.tsv` (id,
 predicted letter).
 """
 
-import collections
 import os
 
 import numpy as np
 
 from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tasks.finetuning_task import FinetuningTask
-from albert_tf.tasks.task import NO_LEARNING_HINT
+from albert_tf.tasks.task import one_answer_warnings
 from albert_tf.tasks.race_data import LEVELS, NUM_CHOICES, encode_race_examples, read_race_examples
 from albert_tf.tasks.finetuning_objectives import ClassificationObjective
 
@@ -55,11 +54,8 @@ class RaceTask(FinetuningTask):
         return metrics
 
     def learning_warnings(self, split, predictions, metrics):
-        choices = collections.Counter(np.argmax(predictions["logits"], -1).tolist())
-        if len(choices) > 1:
-            return []
-        return [f"RACE {split}: option {'ABCD'[next(iter(choices))]} was chosen for every question; the model "
-                f"learned nothing yet ({NO_LEARNING_HINT})"]
+        return one_answer_warnings(f"RACE {split}", ("ABCD"[i] for i in np.argmax(predictions["logits"], -1)),
+                                   "every question was answered with option", "model")
 
     def write_predictions(self, split, predictions, output_dir):
         path = os.path.join(output_dir, f"{split}_predictions.tsv")

@@ -3,22 +3,25 @@
 import dataclasses
 from typing import Optional
 
+from albert_tf.config_fields import setting
 from albert_tf.errors import ConfigError
 from albert_tf.tasks.finetuning_config import FinetuningTaskConfig
 
 
 @dataclasses.dataclass
 class SquadConfig(FinetuningTaskConfig):
-    train_file: Optional[str] = None
-    predict_file: Optional[str] = None  # evaluated (do_eval) and predicted (do_predict)
-    version_2_with_negative: bool = False
-    doc_stride: int = 128
-    max_query_length: int = 64
-    n_best_size: int = 20
-    max_answer_length: int = 30
-    start_n_top: int = 5
-    end_n_top: int = 5
-    null_score_diff_threshold: Optional[float] = None  # v2; None: the best one found in evaluation
+    train_file: Optional[str] = setting(None, "SQuAD JSON for training.")
+    predict_file: Optional[str] = setting(None, "SQuAD JSON to evaluate on (--do_eval) and predict (--do_predict).")
+    version_2_with_negative: bool = setting(False, "SQuAD 2.0: questions may have no answer (the v2 head).")
+    doc_stride: int = setting(128, "Tokens between the starts of a paragraph's windows.")
+    max_query_length: int = setting(64, "Question tokens kept.")
+    n_best_size: int = setting(20, "Candidates per question in nbest_predictions.json.")
+    max_answer_length: int = setting(30, "Longest answer in tokens.")
+    start_n_top: int = setting(5, "v2 beam: starts kept.")
+    end_n_top: int = setting(5, "v2 beam: ends kept per start.")
+    null_score_diff_threshold: Optional[float] = setting(
+        None, "v2: answer \"\" when the no-answer score exceeds this; unset: the best threshold found on "
+        "--predict_file during evaluation (as the original), else 0.")
 
     def validate(self):
         problems = self.problems()

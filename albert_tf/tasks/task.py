@@ -15,6 +15,15 @@ from albert_tf.models.model_kinds import kind_named
 NO_LEARNING_HINT = "more steps, a pretrained --init_checkpoint or another learning rate"
 
 
+def one_answer_warnings(where, answers, what, learner, note=""):
+    """The learned-nothing warning of a model that gave one answer to everything: `["WHERE: WHAT 'A'NOTE;
+    the LEARNER learned nothing (hint)"]` when `answers` (hashable values) hold one value, else []."""
+    values = set(answers)
+    if len(values) != 1:
+        return []
+    return [f"{where}: {what} {next(iter(values))!r}{note}; the {learner} learned nothing ({NO_LEARNING_HINT})"]
+
+
 class Task:
     """Base of every task in `albert_tf.tasks.registry.TASKS`.
 

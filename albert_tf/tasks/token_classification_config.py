@@ -3,6 +3,7 @@
 import dataclasses
 from typing import Optional
 
+from albert_tf.config_fields import setting
 from albert_tf.errors import ConfigError
 from albert_tf.tasks.finetuning_config import FinetuningTaskConfig
 
@@ -11,14 +12,14 @@ from albert_tf.tasks.finetuning_config import FinetuningTaskConfig
 class TokenClassificationConfig(FinetuningTaskConfig):
     """CoNLL-format files (`albert_tf.tasks.conll_data`) and which columns hold the token and its tag."""
 
-    task_name: str = "ner"  # for logs and prediction file names
-    train_file: Optional[str] = None
-    dev_file: Optional[str] = None
-    test_file: Optional[str] = None  # labels not needed
-    token_column: int = 0
-    label_column: int = -1
-    label_list: Optional[str] = None  # comma-separated tags; None: those of train_file (else dev_file)
-    max_seq_length: int = 128
+    task_name: str = setting("ner", "Name in logs and in the prediction file's name.")
+    train_file: Optional[str] = setting(None, "CoNLL-format training file.")
+    dev_file: Optional[str] = setting(None, "CoNLL-format dev file (evaluated with --do_eval).")
+    test_file: Optional[str] = setting(None, "CoNLL-format test file (tags not needed; predicted with --do_predict).")
+    token_column: int = setting(0, "Column of the token.")
+    label_column: int = setting(-1, "Column of the tag (-1: the last).")
+    label_list: Optional[str] = setting(None, "Comma-separated tags (default: those of --train_file, else "
+                                              "--dev_file).")
 
     def validate(self):
         problems = self.problems()

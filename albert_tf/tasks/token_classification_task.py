@@ -8,7 +8,6 @@ checkpoint), plus the accuracy over words. Predictions are a CoNLL file of
 `token TAB predicted tag` lines, a blank line after each sentence.
 """
 
-import collections
 import os
 
 from seqeval.metrics import f1_score, precision_score, recall_score
@@ -17,7 +16,7 @@ from albert_tf.errors import ConfigError
 from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tasks import conll_data
 from albert_tf.tasks.finetuning_task import FinetuningTask
-from albert_tf.tasks.task import NO_LEARNING_HINT
+from albert_tf.tasks.task import one_answer_warnings
 from albert_tf.tasks.finetuning_objectives import TokenClassificationObjective
 
 
@@ -87,11 +86,8 @@ class TokenClassificationTask(FinetuningTask):
                 "f1": f1_score(gold, predicted, zero_division=0), "accuracy": accuracy}
 
     def learning_warnings(self, split, predictions, metrics):
-        counts = collections.Counter(tag for sentence in self.predicted_tags(split, predictions) for tag in sentence)
-        if len(counts) > 1:
-            return []
-        return [f"{self.name} {split}: every word was tagged {next(iter(counts))!r}; the tagger learned nothing "
-                f"({NO_LEARNING_HINT})"]
+        return one_answer_warnings(f"{self.name} {split}", (tag for sentence in self.predicted_tags(split, predictions)
+                                                            for tag in sentence), "every word was tagged", "tagger")
 
     def write_predictions(self, split, predictions, output_dir):
         path = os.path.join(output_dir, f"{self.name}_{split}_predictions.conll")

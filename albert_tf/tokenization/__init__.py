@@ -1,27 +1,21 @@
 """Tokenizers: Python (`FullTokenizer`) and in-graph (`GraphTokenizer`) twins.
 
-`GraphTokenizer` needs tensorflow-text and is imported on first use, so the
-Python tokenizers stay light (no TensorFlow import).
+The names below are imported on first use (like every package of albert_tf), so that the Python
+tokenizers stay light: `GraphTokenizer` needs TensorFlow and tensorflow-text, the others neither.
 """
 
-import importlib
+from albert_tf.lazy_exports import lazy_exports
 
-from albert_tf.tokenization.full_tokenizer import FullTokenizer
-from albert_tf.tokenization.sentencepiece_tokenizer import SentencePieceTokenizer
-from albert_tf.tokenization.text_normalization import preprocess_text
-from albert_tf.tokenization.wordpiece_tokenizer import WordPieceTokenizer, load_vocab
+_EXPORTS = {
+    "FullTokenizer": "albert_tf.tokenization.full_tokenizer",
+    "GraphTokenizer": "albert_tf.tokenization.graph_tokenizer",
+    "SentencePieceTokenizer": "albert_tf.tokenization.sentencepiece_tokenizer",
+    "WordPieceTokenizer": "albert_tf.tokenization.wordpiece_tokenizer",
+    "load_vocab": "albert_tf.tokenization.wordpiece_tokenizer",
+    "preprocess_text": "albert_tf.tokenization.text_normalization",
+}
 
-__all__ = [
-    "FullTokenizer",
-    "GraphTokenizer",
-    "SentencePieceTokenizer",
-    "WordPieceTokenizer",
-    "load_vocab",
-    "preprocess_text",
-]
+__all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name == "GraphTokenizer":
-        return importlib.import_module("albert_tf.tokenization.graph_tokenizer").GraphTokenizer
-    raise AttributeError(f"module 'albert_tf.tokenization' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports("albert_tf.tokenization", _EXPORTS)

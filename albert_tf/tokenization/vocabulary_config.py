@@ -3,15 +3,18 @@
 import dataclasses
 from typing import Optional
 
+from albert_tf.config_fields import setting
+
 
 @dataclasses.dataclass
 class VocabularyConfig:
     """Exactly one vocabulary: `spm_model_file` (English ALBERT) or `vocab_file` (Chinese WordPiece;
     used when no SentencePiece model is given)."""
 
-    spm_model_file: Optional[str] = None
-    vocab_file: Optional[str] = None
-    do_lower_case: bool = True
+    spm_model_file: Optional[str] = setting(None, "SentencePiece model (English ALBERT).")
+    vocab_file: Optional[str] = setting(None, "WordPiece vocab.txt (Chinese ALBERT); used without "
+                                              "--spm_model_file.")
+    do_lower_case: bool = setting(True, "Lower-case the text (as the model was pretrained).")
 
     def vocabulary(self):
         """Keyword arguments of `FullTokenizer`, `GraphTokenizer` and the serving modules."""

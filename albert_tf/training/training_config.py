@@ -16,6 +16,7 @@ import dataclasses
 import math
 from typing import Optional
 
+from albert_tf.config_fields import setting
 from albert_tf.errors import ConfigError
 from albert_tf.optimization.optimizer_names import OPTIMIZERS
 
@@ -33,44 +34,64 @@ class TrainingConfig:
     `for_pretraining()` gives the paper's pretraining recipe (ALBERT-base).
     """
 
-    albert_config_file: str = ""
-    output_dir: str = ""
-    init_checkpoint: Optional[str] = None  # our checkpoint or an original Google/albert_zh one
-    init_from_group0: bool = False
+    albert_config_file: Optional[str] = setting(None, "albert_config.json of the model.")
+    output_dir: Optional[str] = setting(None, "Checkpoints, TensorBoard summaries, results, predictions and "
+                                              "exports; a rerun resumes from it.")
+    init_checkpoint: Optional[str] = setting(
+        None, "Pretrained weights: an original Google/albert_zh checkpoint (prefix or folder), run_pretraining.py's "
+        "export or checkpoints folder. Ignored when resuming.")
+    init_from_group0: bool = setting(False, "With an original --init_checkpoint: every layer group starts from "
+                                            "group_0.")
     # What to do.
-    do_train: bool = False
-    do_eval: bool = False
-    do_predict: bool = False
+    do_train: bool = setting(False, "Train.")
+    do_eval: bool = setting(False, "Evaluate (with --do_train: at every checkpoint for fine-tuning, keeping the "
+                                   "best weights).")
+    do_predict: bool = setting(False, "Write predictions for the test split.")
     # Batches and optimisation.
-    train_batch_size: int = 32
-    eval_batch_size: int = 64
-    gradient_accumulation_steps: int = 1
-    optimizer: str = "adamw"
-    learning_rate: float = 1e-5
-    num_train_steps: int = 1000
-    num_warmup_steps: int = 100
-    poly_power: float = 1.0
-    weight_decay_rate: float = 0.01
-    adam_epsilon: float = 1e-6
-    bias_correction: bool = False
-    clip_norm: float = 1.0
-    divergence_factor: float = 2.0  # warn when a step's loss exceeds this x its running mean (0: off)
-    seed: int = 12345
-    deterministic: bool = False
+    train_batch_size: int = setting(32, "Global batch size per optimizer step.")
+    eval_batch_size: int = setting(64, "Global evaluation and prediction batch size.")
+    gradient_accumulation_steps: int = setting(1, "Micro-batches per optimizer step (train_batch_size must divide "
+                                                  "evenly).")
+    optimizer: str = setting("adamw", "LAMB (ALBERT pretraining) or AdamW (BERT's; the original fine-tuning).",
+                             choices=OPTIMIZERS)
+    learning_rate: float = setting(1e-5, "Peak learning rate.")
+    num_train_steps: int = setting(1000, "Optimizer steps.")
+    num_warmup_steps: int = setting(100, "Linear warmup steps.")
+    poly_power: float = setting(1.0, "Power of the polynomial decay (1.0: linear).")
+    weight_decay_rate: float = setting(0.01, "Weight decay (not on LayerNorm and biases).")
+    adam_epsilon: float = setting(1e-6, "Epsilon of LAMB/AdamW.")
+    bias_correction: bool = setting(False, "Adam bias correction (off in the original).")
+    clip_norm: float = setting(1.0, "Global-norm gradient clipping.")
+    divergence_factor: float = setting(
+        2.0, "Warn (naming the step) when a step's training loss exceeds this multiple of its running mean, the "
+        "first sign of a run diverging; 0 turns the warning off.")
+    seed: int = setting(12345, "Seed of initialisation, dropout, shuffling and dynamic masks.")
+    deterministic: bool = setting(False, "Deterministic TensorFlow ops (bit-exact reruns, slower).")
     # Distribution and precision.
-    distribution_strategy: str = "one_device"
-    tpu: Optional[str] = None
-    mixed_precision: str = "off"
-    jit_compile: bool = False  # XLA for each replica's forward/backward and evaluation steps
-    recompute_blocks: bool = False  # recompute transformer-block activations in the backward pass
+    distribution_strategy: str = setting("one_device", STRATEGY_HELP, choices=STRATEGIES)
+    tpu: Optional[str] = setting(None, "TPU name or grpc:// address for --distribution_strategy=tpu.")
+    mixed_precision: str = setting("off", "fp16 (dynamic loss scaling), bf16, or off. LayerNorm, softmax and "
+                                          "losses stay float32.", choices=MIXED_PRECISION)
+    jit_compile: bool = setting(
+        False, "Compile each replica's forward and backward passes and the evaluation step with XLA (for GPUs "
+        "and TPUs; slower on CPUs). Gradient sums, clipping and the optimizer update stay outside XLA.")
+    recompute_blocks: bool = setting(
+        False, "Recompute each transformer block's activations in the backward pass instead of keeping them: "
+        "less memory (longer sequences or larger batches) for one more forward pass per step.")
     # Checkpoints, evaluation, logging, export.
-    save_checkpoints_steps: int = 1000
-    keep_checkpoint_max: int = 3
-    log_steps: int = 100
-    max_eval_steps: Optional[int] = None  # None: the whole evaluation split
-    eval_during_training: bool = True  # with do_eval: evaluate at every checkpoint and keep the best
-    export_saved_model: bool = True
-    overwrite_output_dir: bool = False  # start over even if output_dir holds a run (its state is moved aside)
+    save_checkpoints_steps: int = setting(1000, "Steps between checkpoints (and evaluations when fine-tuning).")
+    keep_checkpoint_max: int = setting(3, "Checkpoints kept for resuming.")
+    log_steps: int = setting(100, "Steps between progress lines and summaries.")
+    max_eval_steps: Optional[int] = setting(None, "Evaluation batches (unset: the whole evaluation split).")
+    eval_during_training: bool = setting(
+        True, "With --do_eval: also evaluate at every checkpoint (fine-tuning: keeping the best weights; "
+        "pretraining: held-out MLM/SOP curves in OUTPUT_DIR/eval for TensorBoard).")
+    export_saved_model: bool = setting(True, "Export the final (best) model to OUTPUT_DIR/saved_model with tensor "
+                                             "and raw-text signatures (see albert-export).")
+    overwrite_output_dir: bool = setting(
+        False, "Start over although --output_dir holds an earlier run: everything it wrote (checkpoints, best "
+        "weights, results, predictions, exports, summaries) is moved to OUTPUT_DIR/replaced-TIME/, never "
+        "deleted. Without it a run resumes, or stops if no checkpoint restores.")
 
     @classmethod
     def for_pretraining(cls, **overrides):

@@ -135,12 +135,7 @@ class TrainingLoop:
             set_run_state_aside(self.work_dir, keep=input_paths(task.config, config))
         keras.mixed_precision.set_global_policy(DTYPE_POLICIES[config.mixed_precision])
         self.albert_config = AlbertConfig.from_json_file(config.albert_config_file)
-        max_seq_length = task.config.max_seq_length
-        if max_seq_length > self.albert_config.max_position_embeddings:
-            raise ConfigError(
-                f"max_seq_length={max_seq_length}: expected at most max_position_embeddings="
-                f"{self.albert_config.max_position_embeddings} of {config.albert_config_file}; lower "
-                "max_seq_length")
+        task.config.check_against(self.albert_config, config.albert_config_file)
         self.outputs = task.prepare(self.albert_config, self.work_dir, self.is_chief, config.seed)
         task.check_inputs(self.albert_config)
         task.read_splits((["train"] if config.do_train else []) + (list(task.eval_splits) if config.do_eval else [])
