@@ -240,7 +240,10 @@ def test_saving_writes_the_tokenizer_and_refuses_what_hf_cannot_hold(test_data, 
     save_hf_model(model, tmp_path / "cls", spm_model_file=spm)
     assert sorted(os.listdir(tmp_path / "cls")) == ["config.json", "model.safetensors", "special_tokens_map.json",
                                                     "spiece.model", "tokenizer_config.json"]
-    assert json.loads((tmp_path / "cls" / "tokenizer_config.json").read_text())["tokenizer_class"] == "AlbertTokenizer"
+    tokenizer_config = json.loads((tmp_path / "cls" / "tokenizer_config.json").read_text())
+    assert tokenizer_config["tokenizer_class"] == "AlbertTokenizer"
+    # HF's tokenizer truncates to the model's positions, not to a fixed 512.
+    assert tokenizer_config["model_max_length"] == model.encoder.config.max_position_embeddings
     with pytest.raises(ConfigError, match="already exists"):
         save_hf_model(model, tmp_path / "cls")
     config = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,

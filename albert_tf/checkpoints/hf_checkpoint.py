@@ -276,18 +276,19 @@ def save_hf_model(model, folder, spm_model_file=None, id2label=None, problem_typ
             json.dump(hf_config, f, indent=2, sort_keys=True)
             f.write("\n")
         if spm_model_file:
-            _write_tokenizer(temporary, spm_model_file)
+            _write_tokenizer(temporary, spm_model_file, albert_config_of(model).max_position_embeddings)
     return folder
 
 
-def _write_tokenizer(folder, spm_model_file):
-    """spiece.model and the configs AlbertTokenizer (and AutoTokenizer) read: ALBERT's lower-casing and specials."""
+def _write_tokenizer(folder, spm_model_file, max_length):
+    """spiece.model and the configs AlbertTokenizer (and AutoTokenizer) read: ALBERT's lower-casing and specials,
+    and the longest input the model takes (its max_position_embeddings)."""
     shutil.copyfile(spm_model_file, os.path.join(folder, "spiece.model"))
     specials = {"bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>", "sep_token": "[SEP]",
                 "pad_token": "<pad>", "cls_token": "[CLS]", "mask_token": "[MASK]"}
     with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
         json.dump({"tokenizer_class": "AlbertTokenizer", "do_lower_case": True, "remove_space": True,
-                   "keep_accents": False, "model_max_length": 512, **specials}, f, indent=2, sort_keys=True)
+                   "keep_accents": False, "model_max_length": max_length, **specials}, f, indent=2, sort_keys=True)
         f.write("\n")
     with open(os.path.join(folder, "special_tokens_map.json"), "w", encoding="utf-8") as f:
         json.dump(specials, f, indent=2, sort_keys=True)

@@ -36,7 +36,7 @@ from albert_tf.data.pretraining_instances import (
     TokenizedCorpus,
     batch_features,
 )
-from albert_tf.data.data_creation_config import DataCreationConfig  # noqa: F401  (create_from_config)
+from albert_tf.data.data_creation_config import DataCreationConfig
 from albert_tf.data.file_patterns import expand_file_patterns
 from albert_tf.data.tfrecord_writer import TFRecordWriter, frame_records, serialize_examples
 from albert_tf.outputs.atomic_files import prepare_outputs
@@ -305,10 +305,14 @@ def _make_block(task):
     return frame_records(serialize_examples(features)), stats
 
 
+_DEFAULTS = DataCreationConfig()
+
+
 def create_pretraining_data(input_files, output_files, *, spm_model_file=None, vocab_file=None,
-                            do_lower_case=True, options=InstanceOptions(), dupe_factor=40,
-                            random_seed=12345, num_workers=1, word_segmenter=None, log=print):
-    """Writes pretraining TFRecords; returns a `Summary`.
+                            do_lower_case=_DEFAULTS.do_lower_case, options=InstanceOptions(),
+                            dupe_factor=_DEFAULTS.dupe_factor, random_seed=_DEFAULTS.random_seed, num_workers=1,
+                            word_segmenter=None, log=print):
+    """Writes pretraining TFRecords; returns a `Summary` (defaults: `DataCreationConfig`'s, one worker).
 
     Args:
         input_files: text files (one sentence per line, blank line between documents).

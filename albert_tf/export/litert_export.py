@@ -31,6 +31,7 @@ import tempfile
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from albert_tf.config_fields import MAX_SEQ_LENGTH
 from albert_tf.export.export_config import write_export_info
 from albert_tf.export.serving_module import squad_p_mask
 from albert_tf.export.text_packing import pair_lengths
@@ -157,7 +158,7 @@ def _frozen_saved_model(functions, folder):
     return list(signatures)
 
 
-def convert(model, model_type, spm_model_file=None, max_seq_length=512, quantize="none"):
+def convert(model, model_type, spm_model_file=None, max_seq_length=MAX_SEQ_LENGTH, quantize="none"):
     """(flatbuffer bytes, signature names) of the model type's serving functions."""
     staging = tempfile.mkdtemp(prefix="albert_tf_litert_")
     try:
@@ -172,7 +173,8 @@ def convert(model, model_type, spm_model_file=None, max_seq_length=512, quantize
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def export_litert(model, model_type, folder, spm_model_file=None, max_seq_length=512, quantize="none", assets=()):
+def export_litert(model, model_type, folder, spm_model_file=None, max_seq_length=MAX_SEQ_LENGTH, quantize="none",
+                  assets=()):
     """Writes `folder/model.tflite`, `assets` and `export_info.json` beside it; returns the dict describing it."""
     data, names = convert(model, model_type, spm_model_file, max_seq_length, quantize)
     os.makedirs(folder, exist_ok=True)

@@ -8,6 +8,7 @@ import sentencepiece
 
 from albert_tf.outputs.atomic_files import atomic_open, prepare_outputs
 from albert_tf.tokenization.full_tokenizer import FullTokenizer
+from albert_tf.tokenization.sentencepiece_config import SentencePieceConfig
 from albert_tf.tokenization.text_normalization import preprocess_text
 
 # The ALBERT release's trainer settings (its README's spm_train command).
@@ -15,11 +16,15 @@ CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
 USER_DEFINED_SYMBOLS = ("(", ")", '"', "-", ".", "\u2013", "\u00a3", "\u20ac")
 
 
-def train_sentencepiece(input_files, model_prefix, vocab_size=30000, do_lower_case=True,
-                        character_coverage=0.99995, input_sentence_size=10_000_000,
-                        hard_vocab_limit=True, random_seed=12345, num_threads=1, overwrite=False, log=print):
+_DEFAULTS = SentencePieceConfig()
+
+
+def train_sentencepiece(input_files, model_prefix, vocab_size=_DEFAULTS.vocab_size,
+                        do_lower_case=_DEFAULTS.do_lower_case, character_coverage=_DEFAULTS.character_coverage,
+                        input_sentence_size=_DEFAULTS.input_sentence_size, hard_vocab_limit=_DEFAULTS.hard_vocab_limit,
+                        random_seed=_DEFAULTS.random_seed, num_threads=1, overwrite=False, log=print):
     """Trains `model_prefix`.model/.vocab; returns the model path. An existing model is an error
-    unless `overwrite`.
+    unless `overwrite`. The defaults are `SentencePieceConfig`'s (one thread unless asked).
 
     Raises:
         ValueError: if the corpus has no text.
