@@ -17,11 +17,14 @@ from albert_tf.errors import ConfigError
 MAX_SEQ_LENGTH = 512
 
 
-def setting(default, help, choices=None):
-    """A dataclass field with `default`, its `help` text and, for a choice, its `choices`."""
+def setting(default, help, choices=None, multi=False):
+    """A dataclass field with `default`, its `help` text and, for a choice, its `choices`; `multi`: a tuple
+    given as a repeated flag (--model=a --model=b) rather than a comma-separated list."""
     metadata = {"help": help}
     if choices is not None:
         metadata["choices"] = tuple(choices)
+    if multi:
+        metadata["multi"] = True
     return dataclasses.field(default=default, metadata=metadata)
 
 

@@ -91,7 +91,7 @@ def run_python(code, timeout=120):
 
 def test_commands_start_without_tensorflow_and_help_exits_zero():
     modules = ["pretrain", "classifier", "squad", "race", "ner", "create_pretraining_data", "train_sentencepiece",
-               "export_savedmodel", "export_model", "convert_checkpoint"]
+               "export_savedmodel", "export_model", "convert_checkpoint", "serve"]
     for module in modules:
         result = run_python(f"import sys; import albert_tf.cli.{module}; "
                             "assert 'tensorflow' not in sys.modules, sorted(sys.modules)")
@@ -162,7 +162,8 @@ def test_the_library_prints_nothing():
 
 # The floors of the package, lowest first: a package imports only packages on lower floors. Export sits
 # below training and tasks: the loop writes the SavedModel at the end of a run and each task names its
-# model kind's serving module, while exporting needs nothing from training or tasks.
+# model kind's serving module, while exporting needs nothing from training or tasks. Serving sits above
+# tasks (it packs text with the classification tasks' truncation rule).
 FLOORS = [
     ["albert_tf.errors", "albert_tf.lazy_exports", "albert_tf.activations"],
     ["albert_tf.outputs", "albert_tf.config_fields"],
@@ -172,6 +173,7 @@ FLOORS = [
     ["albert_tf.export"],
     ["albert_tf.training"],
     ["albert_tf.tasks"],
+    ["albert_tf.serving"],
     ["albert_tf.cli", "albert_tf"],
 ]
 

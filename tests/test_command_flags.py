@@ -3,7 +3,7 @@
 The flags are generated from the config dataclasses' fields; this pins what users type and what a
 flagfile may hold. A deliberate change rewrites the file: `python tests/test_command_flags.py --write`
 (from tests/). Recorded before the flags were generated; since then squad and ner lost --data_dir,
-which they defined and never read.
+which they defined and never read, albert-export gained --labels and albert-serve arrived.
 """
 
 import json
@@ -17,7 +17,7 @@ import processes
 
 GOLDEN = os.path.join(REPO, "tests", "golden", "command_flags.json")
 COMMANDS = ["pretrain", "classifier", "squad", "race", "ner", "create_pretraining_data", "train_sentencepiece",
-            "export_model", "convert_checkpoint"]
+            "export_model", "convert_checkpoint", "serve"]
 # Each command in its own process: absl's flags are process-global.
 CAPTURE = """
 import importlib, json, os, sys

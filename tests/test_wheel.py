@@ -11,12 +11,12 @@ from conftest import REPO
 pytestmark = pytest.mark.integration  # builds a wheel and runs a command in a subprocess
 
 COMMANDS = ("albert-pretrain", "albert-classifier", "albert-squad", "albert-race", "albert-create-pretraining-data",
-            "albert-train-sentencepiece", "albert-export", "albert-convert", "albert-squad-eval")
+            "albert-train-sentencepiece", "albert-export", "albert-convert", "albert-squad-eval", "albert-serve")
 # Each absl command and one flag that only it defines (its --help must show it, with its help text).
 OWN_FLAGS = {"albert-pretrain": "--[no]demo", "albert-classifier": "--task_name", "albert-squad": "--doc_stride",
              "albert-race": "--max_qa_length", "albert-create-pretraining-data": "--dupe_factor",
              "albert-train-sentencepiece": "--vocab_size", "albert-export": "--export_dir",
-             "albert-convert": "--input_hf"}
+             "albert-convert": "--input_hf", "albert-serve": "--max_batch_delay_ms"}
 
 
 def test_wheel_console_scripts_run_the_demo(tmp_path):

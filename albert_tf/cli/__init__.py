@@ -15,6 +15,7 @@ installed as a console script (setup.cfg):
 | albert-export | export_model (also export_savedmodel) | a checkpoint -> SavedModel, ONNX or LiteRT |
 | albert-convert | convert_checkpoint | original layout <-> Hugging Face <-> keras-hub <-> .keras |
 | albert-squad-eval | squad_eval | the official SQuAD v1.1/v2.0 scores |
+| albert-serve | serve | exports over HTTP: TF Serving REST, Open Inference Protocol, dynamic batching |
 
 Each turns its flags into the library's config objects and calls the
 library; flag groups several commands share are in `flag_groups`, start-up,

@@ -41,6 +41,8 @@ def define_flags(config, skip=(), helps=None):
             flags.DEFINE_integer(name, default, help_text)
         elif kind is float:
             flags.DEFINE_float(name, default, help_text)
+        elif kind is tuple and field.metadata.get("multi"):
+            flags.DEFINE_multi_string(name, list(default or ()), help_text)
         elif kind is tuple:
             flags.DEFINE_list(name, None if default is None else list(default), help_text)
         else:

@@ -33,6 +33,8 @@ class ExportConfig(VocabularyConfig, SequenceSettings):
                                          "model.tflite (LiteRT).", choices=FORMATS)
     quantize: str = setting("none", "int8: dynamic int8 weights (onnx) or dynamic-range int8 (litert).",
                             choices=QUANTIZATIONS)
+    labels: Optional[str] = setting(None, "classifier: comma-separated label names in output order (default: the "
+                                          "output indices); recorded for albert-serve.")
     overwrite: bool = setting(False, "Replace --export_dir if it exists (without it: an error).")
 
     def validate(self):
@@ -53,9 +55,22 @@ class ExportConfig(VocabularyConfig, SequenceSettings):
         ConfigError.check(problems, "export settings")
         return self
 
+    def serving_info(self):
+        """What a server needs to feed and read the export (`export_info.json`'s "serving")."""
+        labels = [label.strip() for label in self.labels.split(",")] if self.labels else None
+        return serving_info(self.model_type, self.spm_model_file or self.vocab_file, self.do_lower_case,
+                            self.max_seq_length, labels, self.module_options())
+
     def module_options(self):
         """The model type's own arguments of its serving module (its row's `export_options`)."""
         return {name: getattr(self, name) for name in kind_named(self.model_type).export_options}
+
+
+def serving_info(kind, vocabulary_file, do_lower_case, max_seq_length, labels=None, settings=None):
+    """The "serving" block of export_info.json: the model kind, the vocabulary file's name (beside the model,
+    or in a SavedModel's assets/), lower-casing, the packing length, label names and the kind's settings."""
+    return {"kind": kind, "vocabulary": os.path.basename(vocabulary_file), "do_lower_case": bool(do_lower_case),
+            "max_seq_length": max_seq_length, "labels": list(labels) if labels else None, **(settings or {})}
 
 
 def write_export_info(folder, info):

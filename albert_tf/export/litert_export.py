@@ -174,7 +174,7 @@ def convert(model, model_type, spm_model_file=None, max_seq_length=MAX_SEQ_LENGT
 
 
 def export_litert(model, model_type, folder, spm_model_file=None, max_seq_length=MAX_SEQ_LENGTH, quantize="none",
-                  assets=()):
+                  assets=(), serving=None):
     """Writes `folder/model.tflite`, `assets` and `export_info.json` beside it; returns the dict describing it."""
     data, names = convert(model, model_type, spm_model_file, max_seq_length, quantize)
     os.makedirs(folder, exist_ok=True)
@@ -185,5 +185,7 @@ def export_litert(model, model_type, folder, spm_model_file=None, max_seq_length
     exported = getattr(model, "encoder", model) if model_type == "encoder" else model
     info = {"format": "litert", "model_type": model_type, "quantize": quantize, "file": LITERT_FILE,
             "signatures": names, "file_bytes": len(data), "float32_parameter_bytes": 4 * exported.count_params()}
+    if serving is not None:
+        info["serving"] = serving
     write_export_info(folder, info)
     return info

@@ -44,7 +44,7 @@ def _export(config):
     model = load_model(config)
     logging.info("writing the %s export to %s", config.format, config.export_dir)
     if config.format == "saved_model":
-        names = export_saved_model(serving_module(config, model), config.export_dir)
+        names = export_saved_model(serving_module(config, model), config.export_dir, config.serving_info())
         return f"SavedModel (signatures: {', '.join(names)})", {"signatures": list(names)}
     assets = [config.albert_config_file, config.spm_model_file or config.vocab_file]
     precision = "int8" if config.quantize == "int8" else "float32"
@@ -52,7 +52,8 @@ def _export(config):
         from albert_tf.export.onnx_export import export_onnx
 
         with atomic_path(config.export_dir) as staged:
-            info = export_onnx(model, config.model_type, staged, quantize=config.quantize, assets=assets)
+            info = export_onnx(model, config.model_type, staged, quantize=config.quantize, assets=assets,
+                               serving=config.serving_info())
         fused = ", ".join(f"{op} x{count}" for op, count in info["fused_ops"].items())
         return (f"ONNX {precision} model.onnx "
                 f"({info['file_bytes'] / 2**20:.1f} MiB; outputs {', '.join(info['outputs'])}; fused: {fused})"), info
@@ -61,7 +62,8 @@ def _export(config):
 
         with atomic_path(config.export_dir) as staged:
             info = export_litert(model, config.model_type, staged, spm_model_file=config.spm_model_file,
-                                 max_seq_length=config.max_seq_length, quantize=config.quantize, assets=assets)
+                                 max_seq_length=config.max_seq_length, quantize=config.quantize, assets=assets,
+                                 serving=config.serving_info())
         return (f"LiteRT {precision} model.tflite "
                 f"({info['file_bytes'] / 2**20:.1f} MiB; signatures {', '.join(info['signatures'])})"), info
     raise ConfigError(f"format={config.format!r}: expected saved_model, onnx or litert")

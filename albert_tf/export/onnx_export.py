@@ -81,11 +81,12 @@ def op_counts(proto):
     return dict(collections.Counter(node.op_type for node in proto.graph.node))
 
 
-def export_onnx(model, model_type, folder, quantize="none", assets=()):
+def export_onnx(model, model_type, folder, quantize="none", assets=(), serving=None):
     """Writes `folder/model.onnx` (and `assets`, e.g. albert_config.json and the tokenizer file, beside it).
 
     `folder` must not exist or be empty (the caller stages and commits it). Returns a dict describing
-    the export: inputs, outputs, fused op counts, file size and parameter bytes.
+    the export: inputs, outputs, fused op counts, file size and parameter bytes, and `serving` (see
+    `export_config.serving_info`) where given.
     """
     config = getattr(model, "encoder", model).config
     exported = getattr(model, "encoder", model) if model_type == "encoder" else model  # no pretraining heads
@@ -110,5 +111,7 @@ def export_onnx(model, model_type, folder, quantize="none", assets=()):
         "file_bytes": os.path.getsize(path), "float32_parameter_bytes": 4 * exported.count_params(),
         "opset": max(o.version for o in written.opset_import if o.domain in ("", "ai.onnx")),
     }
+    if serving is not None:
+        info["serving"] = serving
     write_export_info(folder, info)
     return info

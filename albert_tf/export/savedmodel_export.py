@@ -53,6 +53,12 @@ def load_model(config):
     config.check_against(albert_config, config.albert_config_file)
     check_vocabulary(FullTokenizer(**config.vocabulary()), albert_config)
     model, strict = build_model(config, albert_config)
+    labels = config.serving_info()["labels"]
+    if labels and len(labels) != getattr(model, "num_classes", None):
+        outputs = (f"a model of {model.num_classes} outputs" if hasattr(model, "num_classes")
+                   else f"a {config.model_type} model")
+        raise ConfigError(f"labels={config.labels!r}: {len(labels)} names for {outputs}; give one name per output "
+                          "of a classifier")
     load_initial_weights(model, config.checkpoint, strict=strict)
     return model
 

@@ -14,6 +14,7 @@ import tempfile
 
 import tensorflow as tf
 
+from albert_tf.export.export_config import write_export_info
 from albert_tf.export.text_packing import keep_first, pack_inputs
 from albert_tf.models.albert_encoder import ENCODER_INPUTS
 from albert_tf.errors import ConfigError
@@ -214,11 +215,16 @@ class MultipleChoiceServing(_ServingModule):
                 "tokenization_info": self.tokenization_info}
 
 
-def export_saved_model(module, export_dir):
-    """Writes `module` with its signatures; returns the signature names."""
+def export_saved_model(module, export_dir, serving=None):
+    """Writes `module` with its signatures, and export_info.json beside saved_model.pb (the signatures and
+    `serving`, see `export_config.serving_info`); returns the signature names."""
     signatures = module.signatures()
     with atomic_path(export_dir) as temporary:  # a complete SavedModel or the previous one, never half
         tf.saved_model.save(module, temporary, signatures=signatures)
+        info = {"format": "saved_model", "signatures": sorted(signatures)}
+        if serving is not None:
+            info["serving"] = serving
+        write_export_info(temporary, info)
     return sorted(signatures)
 
 

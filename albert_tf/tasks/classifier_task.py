@@ -33,6 +33,9 @@ class ClassifierTask(FinetuningTask):
         self.prediction_splits = tuple(s for s in self.task.files if s.startswith("test"))
         self._examples, self._features = {}, {}
 
+    def output_labels(self):
+        return None if self.task.is_regression else list(self.task.labels)
+
     def model_options(self):
         return {"num_classes": 1 if self.task.is_regression else len(self.task.labels),
                 "dropout_rate": self.config.dropout_rate}

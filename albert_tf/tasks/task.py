@@ -7,6 +7,7 @@ checkpoints, evaluation and export are the loop's
 (`albert_tf.training.training_loop.run_training`).
 """
 
+from albert_tf.export.export_config import serving_info
 from albert_tf.export.serving_module import serving_module_for
 from albert_tf.models.model_kinds import kind_named
 
@@ -98,6 +99,13 @@ class Task:
         """The vocabulary the model reads (vocab_file / spm_model_file / do_lower_case), or None."""
         return None
 
+    def output_labels(self):
+        """The names of the model's outputs in order (a classifier's labels), or None."""
+        return None
+
+    def _export_settings(self):
+        return {name: getattr(self.config, name) for name in kind_named(self.kind).export_options}
+
     def serving_module(self, model):
         """The SavedModel serving module of the kind's row around `model`, with the task's settings of its
         `export_options`; None when there is no vocabulary to serve or the kind has no serving module."""
@@ -105,5 +113,11 @@ class Task:
         if kind.serving is None or not vocabulary or not (vocabulary.get("vocab_file")
                                                           or vocabulary.get("spm_model_file")):
             return None
-        settings = {name: getattr(self.config, name) for name in kind.export_options}
-        return serving_module_for(kind.name, model, self.config.max_seq_length, vocabulary, **settings)
+        return serving_module_for(kind.name, model, self.config.max_seq_length, vocabulary, **self._export_settings())
+
+    def serving_info(self):
+        """export_info.json's "serving" block of the run's SavedModel (see `export_config.serving_info`)."""
+        vocabulary = self.vocabulary()
+        return serving_info(self.kind, vocabulary.get("spm_model_file") or vocabulary.get("vocab_file"),
+                            vocabulary.get("do_lower_case", True), self.config.max_seq_length, self.output_labels(),
+                            self._export_settings())

@@ -60,6 +60,9 @@ class TokenClassificationTask(FinetuningTask):
             if split in self.files:
                 conll_data.check_labels(self.sentences(split), self.labels, self.files[split])
 
+    def output_labels(self):
+        return list(self.labels)
+
     def model_options(self):
         return {"num_classes": len(self.labels), "dropout_rate": self.config.dropout_rate}
 

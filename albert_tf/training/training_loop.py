@@ -441,7 +441,7 @@ class TrainingLoop:
         if module is not None:
             path = os.path.join(self.work_dir, "saved_model")
             logging.info("exporting the SavedModel to %s", path)
-            names = export_saved_model(module, path)
+            names = export_saved_model(module, path, task.serving_info())
             outputs.append((f"SavedModel (signatures {', '.join(names)}; needs tensorflow + tensorflow-text)", path))
         if config.do_train:
             outputs.append(("TensorBoard", f"tensorboard --logdir {self.work_dir}"))

@@ -1,0 +1,274 @@
+"""albert-serve: both protocols answer as the export does, batching joins requests, bad input is one 4xx line.
+
+The app is driven in-process through httpx's ASGI transport (no socket); one test starts the command on
+127.0.0.1 and stops it with SIGTERM. The exports are a tiny classifier (random weights, 2 labels) and an
+encoder, written by `export_model` to ONNX; the reference answers come from onnxruntime on the same token ids.
+"""
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+import onnxruntime
+import pytest
+
+from conftest import REPO, TEST_DATA
+
+SENTENCES = ["a gorgeous , witty , seductive movie .", "the story is bland and the acting is worse",
+             "ein schöner Film", "it 's a charming and often affecting journey ."]
+TOLERANCE = 1e-5  # float32 logits of one sequence alone or padded in a batch: attention masks the padding
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """{kind: folder} of ONNX exports of a tiny classifier and a tiny encoder."""
+    from albert_tf.albert_config import AlbertConfig
+    from albert_tf.checkpoints.original_checkpoint import save_checkpoint
+    from albert_tf.export.export_config import ExportConfig
+    from albert_tf.export.model_export import export_model
+    from albert_tf.models import AlbertClassifier, AlbertPretrainer
+
+    root = tmp_path_factory.mktemp("serving")
+    spm = os.path.join(TEST_DATA, "sentencepiece", "albert_de_privately", "30k-clean.model")
+    config = AlbertConfig(vocab_size=30000, embedding_size=16, hidden_size=32, num_hidden_layers=2,
+                          num_attention_heads=4, intermediate_size=64, max_position_embeddings=64)
+    folders = {}
+    for kind, model, extra in (("classifier", AlbertClassifier(config, 2), {"labels": "negative,positive"}),
+                               ("encoder", AlbertPretrainer(config), {})):
+        for variable in model.weights:  # a random classifier's logits nearly cancel: make the head matter
+            variable.assign(np.random.default_rng(len(variable.path)).normal(0, 0.2, variable.shape))
+        checkpoint = str(root / kind / "model.ckpt-best")
+        save_checkpoint(model, checkpoint)
+        folders[kind] = str(root / f"{kind}-onnx")
+        export_model(ExportConfig(model_type=kind, albert_config_file=str(root / kind / "albert_config.json"),
+                                  checkpoint=checkpoint, spm_model_file=spm, export_dir=folders[kind],
+                                  format="onnx", max_seq_length=24, **extra))
+    return folders
+
+
+def reference(folder, texts):
+    """onnxruntime on each text alone, packed as the original: [CLS] text [SEP], cut to max_seq_length."""
+    from albert_tf.tokenization.full_tokenizer import FullTokenizer
+
+    info = json.load(open(os.path.join(folder, "export_info.json")))["serving"]
+    tokenizer = FullTokenizer(spm_model_file=os.path.join(folder, info["vocabulary"]))
+    cls_id, sep_id = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
+    session = onnxruntime.InferenceSession(os.path.join(folder, "model.onnx"), providers=["CPUExecutionProvider"])
+    results = []
+    for text in texts:
+        ids = [cls_id] + tokenizer.encode(text)[:info["max_seq_length"] - 2] + [sep_id]
+        feeds = {"input_ids": np.array([ids], np.int32), "input_mask": np.ones((1, len(ids)), np.int32),
+                 "segment_ids": np.zeros((1, len(ids)), np.int32)}
+        results.append(dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds))))
+    return results
+
+
+def serve(models, **settings):
+    """An in-process client of the app serving `models` ({name: folder}), models loaded and warmed up."""
+    from albert_tf.serving.server_app import create_app
+    from albert_tf.serving.server_config import ServerConfig
+
+    config = ServerConfig(model=tuple(f"{n}={f}" for n, f in models.items()), threads=1, **settings).validate()
+    return create_app(config)
+
+
+async def started(app):
+    """Runs the app's lifespan startup and waits for its models (the test's own event loop)."""
+    context = app.router.lifespan_context(app)
+    await context.__aenter__()
+    await app.state.loading
+    return context
+
+
+def call(app, requests, then=()):
+    """[(status, json, headers)] of `requests` ([(method, path, body)]) sent concurrently, then of `then`."""
+    async def go():
+        context = await started(app)
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://serve") as client:
+                async def one(method, path, body):
+                    content = body if isinstance(body, (bytes, type(None))) else json.dumps(body)
+                    reply = await client.request(method, path, content=content)
+                    try:
+                        payload = reply.json()
+                    except ValueError:
+                        payload = reply.text
+                    return reply.status_code, payload, reply.headers
+                first = await asyncio.gather(*(one(*r) for r in requests))
+                return first + [await one(*r) for r in then]
+        finally:
+            await context.__aexit__(None, None, None)
+    return asyncio.run(go())
+
+
+def test_both_protocols_answer_as_the_export(exports):
+    app = serve({"sst2": exports["classifier"], "embed": exports["encoder"]})
+    expected = reference(exports["classifier"], SENTENCES)
+    replies = call(app, [
+        ("POST", "/v1/models/sst2:predict", {"instances": SENTENCES}),
+        ("POST", "/v1/models/sst2:predict", {"inputs": {"text": SENTENCES}}),
+        ("POST", "/v2/models/sst2/infer", {"id": "7", "inputs": [
+            {"name": "text", "shape": [len(SENTENCES)], "datatype": "BYTES", "data": SENTENCES}]}),
+        ("POST", "/v1/models/embed:predict", {"instances": [{"text": SENTENCES[0], "token_vectors": True}]}),
+    ])
+    assert [status for status, _, _ in replies] == [200] * 4, replies
+    rows, columns, v2, embedded = (payload for _, payload, _ in replies)
+    for answer, ours in zip(rows["predictions"], expected):
+        logits = ours["logits"][0].astype(np.float64)
+        probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        assert answer["label"] == ["negative", "positive"][int(np.argmax(logits))]
+        assert np.allclose([answer["probabilities"]["negative"], answer["probabilities"]["positive"]],
+                           probabilities, atol=TOLERANCE)
+        assert answer["truncated"] is False
+    assert columns["outputs"]["label"] == [a["label"] for a in rows["predictions"]]
+    outputs = {tensor["name"]: tensor for tensor in v2["outputs"]}
+    assert v2["model_name"] == "sst2" and v2["id"] == "7" and outputs["label"]["data"] == columns["outputs"]["label"]
+    assert outputs["probabilities"]["shape"] == [len(SENTENCES), 2]
+    assert outputs["probabilities"]["parameters"]["labels"] == ["negative", "positive"]
+    encoder = reference(exports["encoder"], SENTENCES[:1])[0]
+    answer = embedded["predictions"][0]
+    assert np.allclose(answer["pooled_output"], encoder["pooled_output"][0], atol=TOLERANCE)
+    assert np.allclose(answer["sequence_output"], encoder["sequence_output"][0], atol=TOLERANCE)
+
+
+def test_long_text_is_cut_by_the_export_rule_and_says_so(exports):
+    long_text = " ".join(SENTENCES * 6)
+    app = serve({"sst2": exports["classifier"]})
+    (status, payload, _), = call(app, [("POST", "/v1/models/sst2:predict", {"instances": [long_text]})])
+    assert status == 200 and payload["predictions"][0]["truncated"] is True
+    logits = reference(exports["classifier"], [long_text])[0]["logits"][0].astype(np.float64)
+    positive = np.exp(logits[1]) / np.exp(logits).sum()
+    assert abs(payload["predictions"][0]["probabilities"]["positive"] - positive) < TOLERANCE
+
+
+def test_concurrent_requests_run_in_shared_batches(exports):
+    app = serve({"sst2": exports["classifier"]}, max_batch_size=8, max_batch_delay_ms=50)
+    replies = call(app, [("POST", "/v1/models/sst2:predict", {"instances": [s]}) for s in SENTENCES * 4],
+                   then=[("GET", "/metrics", None)])
+    assert all(status == 200 for status, _, _ in replies[:-1])
+    metrics = replies[-1][1]
+    # 16 one-instance requests at once with a 50 ms window: batches of up to 8, so at most 4 batches
+    # (plus the warm-up batch of 1); without batching there would be 17.
+    batches = float(re.search(r'albert_serve_batch_size_count\{model="sst2"\} (\S+)', metrics).group(1))
+    assert batches <= 5, metrics
+    assert re.search(r'albert_serve_requests_total\{code="200",model="sst2",protocol="tf_serving"\} 16.0', metrics)
+
+
+BAD_REQUESTS = [
+    ("POST", "/v1/models/nope:predict", {"instances": ["x"]}, 404, "Servable not found for request: model 'nope'"),
+    ("POST", "/v1/models/sst2:predict", b"{not json", 400, "the body is not JSON"),
+    ("POST", "/v1/models/sst2:predict", b'{"instances": ["\xff"]}', 400, "the body is not UTF-8"),
+    ("POST", "/v1/models/sst2:predict", {"instances": []}, 400, "no instances"),
+    ("POST", "/v1/models/sst2:predict", {"instances": ["x"] * 9}, 400, "9 instances in one request: at most 8"),
+    ("POST", "/v1/models/sst2:predict", {"rows": ["x"]}, 400, "give exactly one of \"instances\""),
+    ("POST", "/v1/models/sst2:predict", {"instances": [{"txt": "x"}]}, 400, "instances[0]: unknown field(s) txt"),
+    ("POST", "/v1/models/sst2:predict", {"instances": [{"text": 3}]}, 400, "instances[0].text: expected a string"),
+    ("POST", "/v1/models/sst2:predict", {"instances": [{"input_ids": [2, 99999]}]}, 400,
+     "instances[0].input_ids: ids must lie in [0, 30000)"),
+    ("POST", "/v1/models/sst2:predict", {"inputs": {"text": ["a"], "text_pair": ["b", "c"]}}, 400,
+     "inputs: every column must be a list, all of one length"),
+    ("POST", "/v1/models/sst2:predict", b'{"instances": ["' + b"x" * 5000 + b'"]}', 413, "at most 4096"),
+    ("POST", "/v2/models/sst2/infer", {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES",
+                                                   "data": ["a"]}]}, 400, "inputs[0].data: expected 2 values"),
+    ("POST", "/v2/models/sst2/infer", {"inputs": [{"name": "txt", "shape": [1], "datatype": "BYTES",
+                                                   "data": ["a"]}]}, 400, "inputs[0].name='txt': expected one of"),
+]
+
+
+def test_bad_input_is_one_4xx_line_naming_the_field_and_the_server_goes_on(exports):
+    app = serve({"sst2": exports["classifier"]}, max_instances=8, max_body_bytes=4096)
+    replies = call(app, [(m, p, b) for m, p, b, _, _ in BAD_REQUESTS] +
+                   [("POST", "/v1/models/sst2:predict", {"instances": ["still here"]})])
+    for (status, payload, _), (_, path, _, expected_status, message) in zip(replies, BAD_REQUESTS):
+        assert status == expected_status and message in payload["error"], (path, status, payload)
+        assert "Traceback" not in payload["error"] and "\n" not in payload["error"]
+    assert replies[-1][0] == 200
+
+
+def test_a_full_queue_answers_429_with_retry_after(exports):
+    app = serve({"sst2": exports["classifier"]}, max_batch_size=1, max_queue=2, max_batch_delay_ms=0)
+    replies = call(app, [("POST", "/v1/models/sst2:predict", {"instances": [s] * 2}) for s in SENTENCES])
+    statuses = sorted(status for status, _, _ in replies)
+    assert 200 in statuses and 429 in statuses, statuses
+    refused = next((payload, headers) for status, payload, headers in replies if status == 429)
+    assert "the queue holds" in refused[0]["error"] and int(refused[1]["retry-after"]) >= 1
+
+
+def test_health_metadata_and_openapi(exports):
+    app = serve({"sst2": exports["classifier"]})
+    replies = call(app, [("GET", "/v2/health/live", None), ("GET", "/v2/health/ready", None),
+                         ("GET", "/v2/models/sst2", None), ("GET", "/v2/models/sst2/ready", None),
+                         ("GET", "/v1/models/sst2", None), ("GET", "/v1/models/sst2/metadata", None),
+                         ("GET", "/openapi.json", None)])
+    assert [status for status, _, _ in replies] == [200] * 7
+    live, ready, v2_model, _, v1_status, v1_metadata, openapi = (payload for _, payload, _ in replies)
+    assert live == {"live": True} and ready == {"ready": True}
+    assert v2_model["platform"] == "onnxruntime_onnx" and v2_model["parameters"]["labels"] == ["negative", "positive"]
+    assert v1_status["model_version_status"][0]["state"] == "AVAILABLE"
+    assert v1_metadata["metadata"]["signature_def"]["signature_def"]["serving_default"]["kind"] == "classifier"
+    assert "/v1/models/{name}:predict" in openapi["paths"] and "/v2/models/{name}/infer" in openapi["paths"]
+
+
+def test_exports_it_cannot_serve_are_refused_at_start_naming_the_folder(exports, tmp_path):
+    from albert_tf.errors import ConfigError
+    from albert_tf.serving.served_model import ServedModel
+    from albert_tf.serving.server_config import ServerConfig
+
+    with pytest.raises(ConfigError, match="no export_info.json: not an albert-export folder"):
+        ServedModel("x", str(tmp_path))
+    with pytest.raises(ConfigError, match="expected NAME=EXPORT_FOLDER"):
+        ServerConfig(model=("just-a-folder",)).validate()
+    with pytest.raises(ConfigError, match="the name\\(s\\) a are given more than once"):
+        ServerConfig(model=("a=x", "a=y")).validate()
+
+
+@pytest.mark.integration
+def test_the_command_serves_on_loopback_and_sigterm_exits_zero(exports):
+    process = subprocess.Popen([sys.executable, "-m", "albert_tf.cli.serve", f"--model=sst2={exports['classifier']}",
+                                "--port=0", "--threads=1"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        port, deadline = None, time.monotonic() + 120
+        while port is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            port = int(found.group(1)) if found else None
+            assert line or process.poll() is None, "the server exited before listening"
+        assert port, "no 'listening on' line"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for _ in range(600):  # up to a minute for the model to load and warm up
+                if client.get("/v2/health/ready").status_code == 200:
+                    break
+                time.sleep(0.1)
+            reply = client.post("/v1/models/sst2:predict", json={"instances": SENTENCES[:2]})
+            assert reply.status_code == 200 and len(reply.json()["predictions"]) == 2
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_exports_record_what_a_server_needs_and_refuse_wrong_labels(exports, tmp_path):
+    from albert_tf.errors import ConfigError
+    from albert_tf.export.export_config import ExportConfig
+    from albert_tf.export.model_export import export_model
+
+    info = json.load(open(os.path.join(exports["classifier"], "export_info.json")))
+    assert info["serving"] == {"kind": "classifier", "vocabulary": "30k-clean.model", "do_lower_case": True,
+                               "max_seq_length": 24, "labels": ["negative", "positive"]}
+    run = os.path.join(os.path.dirname(exports["classifier"]), "classifier")
+    with pytest.raises(ConfigError, match="labels='a,b,c': 3 names for a model of 2 outputs"):
+        export_model(ExportConfig(model_type="classifier", albert_config_file=os.path.join(run, "albert_config.json"),
+                                  checkpoint=os.path.join(run, "model.ckpt-best"), export_dir=str(tmp_path / "x"),
+                                  spm_model_file=os.path.join(exports["classifier"], "30k-clean.model"),
+                                  format="onnx", max_seq_length=24, labels="a,b,c"))
+    assert not (tmp_path / "x").exists()
