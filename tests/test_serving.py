@@ -272,3 +272,21 @@ def test_exports_record_what_a_server_needs_and_refuse_wrong_labels(exports, tmp
                                   spm_model_file=os.path.join(exports["classifier"], "30k-clean.model"),
                                   format="onnx", max_seq_length=24, labels="a,b,c"))
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("lengths,runs", [
+    ([10], [[0]]),
+    ([10, 10, 10], [[0, 1, 2]]),
+    ([30, 5, 6, 31], [[1, 2], [0, 3]]),  # 5 and 6 together (6*2 <= 1.25*11), 30 and 31 together
+    ([5, 40], [[0], [1]]),  # 40*2 = 80 > 1.25*45: one each
+    ([8, 9, 10, 11, 12], [[0, 1, 2, 3, 4]]),  # 12*5 = 60 <= 1.25*50: close lengths stay one run
+    ([12, 8, 30, 9, 29], [[1, 3, 0], [4, 2]]),  # sorted 8, 9, 12 | 29, 30; the order of the answers is restored
+])
+def test_length_runs_bound_the_padding(lengths, runs):
+    from albert_tf.serving.served_model import length_runs
+
+    found = length_runs(lengths)
+    assert sorted(i for run in found for i in run) == list(range(len(lengths)))
+    for run in found:  # the bound the runs keep: padded tokens <= 1.25 x real tokens
+        assert len(run) == 1 or max(lengths[i] for i in run) * len(run) <= 1.25 * sum(lengths[i] for i in run)
+    assert found == runs

@@ -1,0 +1,271 @@
+"""albert-serve under load: throughput and latency with concurrent clients, against the export in-process.
+
+An albert_base-sized classifier (v2 sizes, 2 labels, random weights; the shared German 30k SentencePiece
+model; max_seq_length 128) is exported to ONNX (int8 by default) once into `--work_dir`. Then:
+
+1. in-process: the same export through `ServedModel` (tokenizer + ONNX Runtime, no HTTP): batch-1 latency
+   (median over `--sentences` SST-2 dev sentences) and batch-32 throughput (sentences/s), each batch padded
+   to its longest sentence, as the server pads;
+2. the server (`albert-serve`, a subprocess on 127.0.0.1, port chosen by the OS) with dynamic batching
+   (`--max_batch_size 32`, `--max_batch_delay_ms`), driven by N closed-loop clients (each sends one SST-2
+   dev sentence, waits for the answer, sends the next) for `--seconds` per level, N in `--clients`:
+   answered requests/s, p50/p95/p99 latency, errors;
+3. open loop at half the saturating load (Poisson arrivals at half the best closed-loop throughput): p99;
+4. the server with batching off (`--max_batch_size 1`) at the largest client count;
+5. in-process again (the host's speed drifts; both in-process runs are reported).
+
+The clients run in this process (asyncio + httpx) on the same cores as the server: on a 2-core host they
+take CPU from it, so the figures are a floor for a server with cores of its own. The server computes with
+2 threads (`--threads`).
+
+    python benchmarks/serving_load.py --work_dir /tmp/serving_load
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("ALBERT_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
+SPM = os.path.join(SHARED, "sentencepiece", "albert_de_privately", "30k-clean.model")
+sys.path.insert(0, REPO)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work_dir", default="/tmp/serving_load", help="the export is written here once")
+    parser.add_argument("--quantize", default="int8", choices=("int8", "none"))
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument("--seconds", type=float, default=20.0, help="per load level")
+    parser.add_argument("--sentences", type=int, default=64, help="in-process batch-1 requests")
+    parser.add_argument("--max_batch_size", type=int, default=32)
+    parser.add_argument("--max_batch_delay_ms", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--soak_seconds", type=float, default=0.0,
+                        help="also hold half the saturating load this long and report resident-memory growth")
+    return parser.parse_args()
+
+
+def sentences():
+    with open(os.path.join(SHARED, "glue", "SST-2", "dev.tsv"), encoding="utf-8") as f:
+        return [line.split("\t")[0] for line in f.read().splitlines()[1:] if line]
+
+
+def export(work_dir, quantize):
+    """The ONNX export folder (written once, by a child process so that this one stays free of TensorFlow)."""
+    folder = os.path.join(work_dir, f"classifier-onnx-{quantize}")
+    if os.path.exists(os.path.join(folder, "export_info.json")):
+        return folder
+    code = f"""
+import os, sys
+sys.path.insert(0, {REPO!r})
+from albert_tf.albert_config import AlbertConfig
+from albert_tf.checkpoints.original_checkpoint import save_checkpoint
+from albert_tf.export.export_config import ExportConfig
+from albert_tf.export.model_export import export_model
+from albert_tf.models import AlbertClassifier
+run = os.path.join({work_dir!r}, "run")
+model = AlbertClassifier(AlbertConfig.from_preset("base_v2"), num_classes=2)
+save_checkpoint(model, os.path.join(run, "model.ckpt-best"))
+export_model(ExportConfig(model_type="classifier", albert_config_file=os.path.join(run, "albert_config.json"),
+                          checkpoint=os.path.join(run, "model.ckpt-best"), spm_model_file={SPM!r},
+                          export_dir={folder!r}, format="onnx", quantize={quantize!r}, max_seq_length=128,
+                          labels="negative,positive"))
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return folder
+
+
+def in_process(folder, texts, count, threads):
+    """(batch-1 median ms, batch-32 sentences/s) of the export through ServedModel, no HTTP."""
+    from albert_tf.serving.served_model import ServedModel
+
+    model = ServedModel("bench", folder, threads)
+    examples = [model.example(text) for text in texts]
+    model.run_batch(examples[:1])
+    model.run_batch(examples[:32])
+    single = []
+    for example in examples[:count]:
+        started = time.perf_counter()
+        model.run_batch([example])
+        single.append(time.perf_counter() - started)
+    started, done = time.perf_counter(), 0
+    for start in range(0, len(examples), 32):
+        batch = examples[start:start + 32]
+        model.run_batch(batch)
+        done += len(batch)
+    return statistics.median(single) * 1000, done / (time.perf_counter() - started)
+
+
+def start_server(folder, threads, max_batch_size, delay_ms):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "albert_tf.cli.serve", f"--model=sst2={folder}", "--port=0", f"--threads={threads}",
+         f"--max_batch_size={max_batch_size}", f"--max_batch_delay_ms={delay_ms}", "--max_queue=4096"],
+        cwd=REPO, stderr=subprocess.PIPE, text=True)
+    port = None
+    while port is None:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            raise RuntimeError("albert-serve exited before listening")
+        found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        port = int(found.group(1)) if found else None
+    return process, port
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+
+async def wait_ready(client):
+    for _ in range(1200):
+        try:
+            if (await client.get("/v2/health/ready")).status_code == 200:
+                return
+        except Exception:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not become ready in 2 minutes")
+
+
+async def closed_loop(client, texts, clients, seconds):
+    """(answered/s, latencies in s, errors) of `clients` clients sending one sentence at a time."""
+    latencies, errors = [], 0
+    stop = time.perf_counter() + seconds
+
+    async def one_client(index):
+        nonlocal errors
+        position = index * 97
+        while time.perf_counter() < stop:
+            text = texts[position % len(texts)]
+            position += 1
+            started = time.perf_counter()
+            reply = await client.post("/v1/models/sst2:predict", json={"instances": [text]})
+            if reply.status_code == 200:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client(i) for i in range(clients)))
+    return len(latencies) / (time.perf_counter() - started), latencies, errors
+
+
+async def open_loop(client, texts, rate, seconds, seed=0):
+    """(latencies, errors) of Poisson arrivals at `rate` requests/s for `seconds`."""
+    rng = random.Random(seed)
+    latencies, errors, tasks = [], 0, []
+
+    async def one(text):
+        nonlocal errors
+        started = time.perf_counter()
+        reply = await client.post("/v1/models/sst2:predict", json={"instances": [text]})
+        if reply.status_code == 200:
+            latencies.append(time.perf_counter() - started)
+        else:
+            errors += 1
+
+    stop, position = time.perf_counter() + seconds, 0
+    while time.perf_counter() < stop:
+        tasks.append(asyncio.create_task(one(texts[position % len(texts)])))
+        position += 1
+        await asyncio.sleep(rng.expovariate(rate))
+    await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+def percentiles(latencies):
+    ordered = sorted(latencies)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return pick(0.50), pick(0.95), pick(0.99)
+
+
+async def drive(port, texts, args, levels, soak_rate=None):
+    import httpx
+
+    limits = httpx.Limits(max_connections=max(levels) + 8, max_keepalive_connections=max(levels) + 8)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
+        await wait_ready(client)
+        await closed_loop(client, texts, 4, 3.0)  # warm-up: connections, every padded length the model meets
+        results = {}
+        for clients in levels:
+            results[clients] = await closed_loop(client, texts, clients, args.seconds)
+            rate, latencies, errors = results[clients]
+            p50, p95, p99 = percentiles(latencies)
+            print(f"  {clients:4d} clients: {rate:7.2f} req/s  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+                  f"p99 {p99:7.1f} ms  errors {errors}", flush=True)
+        half = None
+        if soak_rate is not None:
+            half = await open_loop(client, texts, soak_rate, args.seconds)
+        return results, half
+
+
+def main():
+    args = parse_args()
+    os.makedirs(args.work_dir, exist_ok=True)
+    texts = sentences()
+    folder = export(args.work_dir, args.quantize)
+    print(f"export: {folder} ({os.path.getsize(os.path.join(folder, 'model.onnx')) / 2**20:.1f} MiB)", flush=True)
+    before = in_process(folder, texts, args.sentences, args.threads)
+    print(f"in-process (before): batch 1 {before[0]:.1f} ms, batch 32 {before[1]:.2f} sentences/s", flush=True)
+
+    report = {"args": vars(args), "in_process_before": before}
+    process, port = start_server(folder, args.threads, args.max_batch_size, args.max_batch_delay_ms)
+    try:
+        print(f"server (batching: max_batch_size {args.max_batch_size}, delay {args.max_batch_delay_ms} ms):")
+        results, _ = asyncio.run(drive(port, texts, args, args.clients))
+        saturating = max(rate for rate, _, _ in results.values())
+        half_rate = saturating / 2
+        memory_start = rss_mib(process.pid)
+        print(f"open loop at half the saturating load ({half_rate:.2f} req/s):", flush=True)
+        _, (latencies, errors) = asyncio.run(drive(port, texts, args, [1], soak_rate=half_rate))
+        p50, p95, p99 = percentiles(latencies)
+        print(f"  p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms  errors {errors}", flush=True)
+        report.update(levels={c: (r, percentiles(lat), e) for c, (r, lat, e) in results.items()},
+                      half_load=(half_rate, (p50, p95, p99), errors))
+        if args.soak_seconds:
+            soak = argparse.Namespace(**{**vars(args), "seconds": args.soak_seconds})
+            asyncio.run(drive(port, texts, soak, [1], soak_rate=half_rate))
+            memory_end = rss_mib(process.pid)
+            growth = (memory_end - memory_start) / memory_start
+            print(f"soak {args.soak_seconds:.0f} s at half load: RSS {memory_start:.0f} -> {memory_end:.0f} MiB "
+                  f"({growth:+.1%})", flush=True)
+            report["soak"] = (memory_start, memory_end)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        report["server_exit"] = process.wait(timeout=120)
+
+    process, port = start_server(folder, args.threads, 1, 0)
+    try:
+        most = max(args.clients)
+        print(f"server with batching off (max_batch_size 1), {most} clients:")
+        unbatched, _ = asyncio.run(drive(port, texts, args, [most]))
+        report["unbatched"] = {most: (unbatched[most][0], percentiles(unbatched[most][1]), unbatched[most][2])}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+
+    after = in_process(folder, texts, args.sentences, args.threads)
+    print(f"in-process (after): batch 1 {after[0]:.1f} ms, batch 32 {after[1]:.2f} sentences/s", flush=True)
+    report["in_process_after"] = after
+    batch32 = min(before[1], after[1])
+    at32 = results.get(32, results[max(results)])[0]
+    print(f"\n32 clients / in-process batch 32: {at32 / batch32:.2f} (goal >= 0.8)")
+    print(f"32 clients / batching off at {max(args.clients)} clients: {at32 / unbatched[max(args.clients)][0]:.2f} "
+          "(goal >= 3)")
+    bound = 2.5 * min(before[0], after[0]) + args.max_batch_delay_ms
+    print(f"p99 at half load {report['half_load'][1][2]:.1f} ms; bound 2.5 x batch-1 + delay = {bound:.1f} ms")
+    print("errors:", sum(e for _, _, e in results.values()) + report["half_load"][2])
+    print(json.dumps(report, default=str))
+
+
+if __name__ == "__main__":
+    main()
