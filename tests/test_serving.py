@@ -290,3 +290,28 @@ def test_length_runs_bound_the_padding(lengths, runs):
     for run in found:  # the bound the runs keep: padded tokens <= 1.25 x real tokens
         assert len(run) == 1 or max(lengths[i] for i in run) * len(run) <= 1.25 * sum(lengths[i] for i in run)
     assert found == runs
+
+
+def test_the_batcher_keeps_order_across_batches_and_drops_late_requests():
+    from albert_tf.serving.dynamic_batcher import DeadlineExceeded, DynamicBatcher
+
+    sizes = []
+
+    def run_batch(items):  # the answer of x is 10 x; a batch takes 50 ms
+        time.sleep(0.05)
+        sizes.append(len(items))
+        return [10 * x for x in items]
+
+    async def go():
+        batcher = DynamicBatcher(run_batch, max_batch_size=3, max_delay=0.01, max_queue=100)
+        batcher.start()
+        try:
+            answers = await asyncio.gather(batcher.submit([1, 2, 3, 4, 5], 5), batcher.submit([6, 7], 5))
+            with pytest.raises(DeadlineExceeded):  # queued behind a 50 ms batch with 20 ms to live
+                await asyncio.gather(batcher.submit([8, 9, 10], 5), batcher.submit([11], 0.02))
+            return answers
+        finally:
+            await batcher.stop()
+
+    assert asyncio.run(go()) == [[10, 20, 30, 40, 50], [60, 70]]
+    assert sizes[:3] == [3, 3, 1] and max(sizes) <= 3 and 1 not in sizes[3:]  # the late request never ran

@@ -1,9 +1,12 @@
 """Dynamic batching: requests queue per model and run together, each answer back to its caller.
 
 One `DynamicBatcher` per served model. A request submits its instances and awaits their answers;
-the batcher's loop takes the oldest queued instances, waits at most `max_delay` for more (or until
-`max_batch_size` are there), runs them as one batch in its worker thread (the model is called from
-one thread at a time; it uses the cores itself), and hands each request its answers. The queue is
+the batcher's loop takes the oldest queued instances, runs them as one batch in its worker thread
+(the model is called from one thread at a time; it uses the cores itself), and hands each request its
+answers. Requests that arrive while a batch runs wait for the next one, which is where batches grow
+under load. Before a batch that is not full, the loop waits up to `max_delay` for more, but only when
+the previous batch had company (more than one instance): a lone client is not made to wait for
+others who are not there. The queue is
 bounded in instances: a request that would overflow it is refused at once (`QueueFull`, answered 429
 with Retry-After) rather than waiting behind work it cannot finish in time; a request whose deadline
 passes while it waits is answered `DeadlineExceeded` (504) and its instances are dropped unrun.
@@ -59,6 +62,7 @@ class DynamicBatcher:
         self._loop_task = None
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="batcher")
         self._last_batch_seconds = 0.05
+        self._last_batch_size = 1
 
     @property
     def queued(self):
@@ -125,7 +129,7 @@ class DynamicBatcher:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if self._queued < self.max_batch_size and self.max_delay > 0:
+            if self._queued < self.max_batch_size and self.max_delay > 0 and self._last_batch_size > 1:
                 first_wait = self._pending[0].deadline  # never wait past the oldest deadline
                 await asyncio.sleep(max(0.0, min(self.max_delay, first_wait - time.monotonic())))
             batch = self._take_batch()
@@ -138,6 +142,7 @@ class DynamicBatcher:
             except Exception as failure:  # the model failed: every caller in the batch hears it
                 answers, error = None, failure
             self._last_batch_seconds = time.monotonic() - started
+            self._last_batch_size = len(batch)
             if self.on_batch is not None:
                 self.on_batch(len(batch))
             self._deliver(batch, answers, error)
