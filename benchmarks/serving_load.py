@@ -136,50 +136,43 @@ async def wait_ready(client):
     raise RuntimeError("the server did not become ready in 2 minutes")
 
 
+async def predict(client, text, latencies, errors):
+    """One request; its latency goes to `latencies` (answered) or a count to `errors` (a list of one int)."""
+    started = time.perf_counter()
+    reply = await client.post("/v1/models/sst2:predict", json={"instances": [text]})
+    if reply.status_code == 200:
+        latencies.append(time.perf_counter() - started)
+    else:
+        errors[0] += 1
+
+
 async def closed_loop(client, texts, clients, seconds):
     """(answered/s, latencies in s, errors) of `clients` clients sending one sentence at a time."""
-    latencies, errors = [], 0
+    latencies, errors = [], [0]
     stop = time.perf_counter() + seconds
 
     async def one_client(index):
-        nonlocal errors
         position = index * 97
         while time.perf_counter() < stop:
-            text = texts[position % len(texts)]
+            await predict(client, texts[position % len(texts)], latencies, errors)
             position += 1
-            started = time.perf_counter()
-            reply = await client.post("/v1/models/sst2:predict", json={"instances": [text]})
-            if reply.status_code == 200:
-                latencies.append(time.perf_counter() - started)
-            else:
-                errors += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(one_client(i) for i in range(clients)))
-    return len(latencies) / (time.perf_counter() - started), latencies, errors
+    return len(latencies) / (time.perf_counter() - started), latencies, errors[0]
 
 
 async def open_loop(client, texts, rate, seconds, seed=0):
     """(latencies, errors) of Poisson arrivals at `rate` requests/s for `seconds`."""
     rng = random.Random(seed)
-    latencies, errors, tasks = [], 0, []
-
-    async def one(text):
-        nonlocal errors
-        started = time.perf_counter()
-        reply = await client.post("/v1/models/sst2:predict", json={"instances": [text]})
-        if reply.status_code == 200:
-            latencies.append(time.perf_counter() - started)
-        else:
-            errors += 1
-
+    latencies, errors, tasks = [], [0], []
     stop, position = time.perf_counter() + seconds, 0
     while time.perf_counter() < stop:
-        tasks.append(asyncio.create_task(one(texts[position % len(texts)])))
+        tasks.append(asyncio.create_task(predict(client, texts[position % len(texts)], latencies, errors)))
         position += 1
         await asyncio.sleep(rng.expovariate(rate))
     await asyncio.gather(*tasks)
-    return latencies, errors
+    return latencies, errors[0]
 
 
 def percentiles(latencies):
