@@ -315,3 +315,37 @@ def test_the_batcher_keeps_order_across_batches_and_drops_late_requests():
 
     assert asyncio.run(go()) == [[10, 20, 30, 40, 50], [60, 70]]
     assert sizes[:3] == [3, 3, 1] and max(sizes) <= 3 and 1 not in sizes[3:]  # the late request never ran
+
+
+def test_a_tensor_only_saved_model_loads_where_tensorflow_text_is_not(exports, tmp_path):
+    """Stock TensorFlow Serving has no tensorflow-text ops: --text_signatures=false must not need them."""
+    from albert_tf.export.export_config import ExportConfig
+    from albert_tf.export.model_export import export_model
+
+    run = os.path.join(os.path.dirname(exports["classifier"]), "classifier")
+    folder = str(tmp_path / "tensors")
+    export_model(ExportConfig(model_type="classifier", albert_config_file=os.path.join(run, "albert_config.json"),
+                              checkpoint=os.path.join(run, "model.ckpt-best"), export_dir=folder,
+                              spm_model_file=os.path.join(exports["classifier"], "30k-clean.model"),
+                              format="saved_model", max_seq_length=24, text_signatures=False))
+    ids = [[2, 480, 9, 1500, 3]]
+    code = f"""
+import json, sys
+import tensorflow as tf
+loaded = tf.saved_model.load({folder!r})
+out = loaded.signatures["serving_default"](input_ids=tf.constant({ids}), input_mask=tf.ones([1, 5], tf.int32),
+                                           segment_ids=tf.zeros([1, 5], tf.int32))
+print(json.dumps({{"signatures": sorted(loaded.signatures), "logits": out["logits"].numpy().tolist(),
+                  "tf_text": "tensorflow_text" in sys.modules}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["signatures"] == ["serving_default", "tokens"] and loaded["tf_text"] is False
+    session = onnxruntime.InferenceSession(os.path.join(exports["classifier"], "model.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    feeds = {"input_ids": np.array(ids, np.int32), "input_mask": np.ones((1, 5), np.int32),
+             "segment_ids": np.zeros((1, 5), np.int32)}
+    # The same float32 weights in two runtimes whose fused kernels sum in other orders (about 1e-6 relative
+    # per op, logits of a few units): 1e-4 apart at most.
+    assert np.allclose(loaded["logits"], session.run(["logits"], feeds)[0], atol=1e-4)

@@ -33,6 +33,9 @@ class ExportConfig(VocabularyConfig, SequenceSettings):
                                          "model.tflite (LiteRT).", choices=FORMATS)
     quantize: str = setting("none", "int8: dynamic int8 weights (onnx) or dynamic-range int8 (litert).",
                             choices=QUANTIZATIONS)
+    text_signatures: bool = setting(True, "saved_model: also the raw-text signatures (tokenization in the graph, "
+                                          "needs tensorflow-text to load); off: the tensor signatures alone, for "
+                                          "stock TensorFlow Serving.")
     labels: Optional[str] = setting(None, "classifier: comma-separated label names in output order (default: the "
                                           "output indices); recorded for albert-serve.")
     overwrite: bool = setting(False, "Replace --export_dir if it exists (without it: an error).")
@@ -50,6 +53,9 @@ class ExportConfig(VocabularyConfig, SequenceSettings):
             problems.append(f"quantize={self.quantize!r}: expected one of {QUANTIZATIONS}")
         elif self.quantize != "none" and self.format == "saved_model":
             problems.append(f"quantize={self.quantize!r} is for format=onnx or litert; a SavedModel is float")
+        if not self.text_signatures and self.format != "saved_model":
+            problems.append(f"text_signatures=False is for format=saved_model; format={self.format!r} has its own "
+                            "signatures")
         if self.max_seq_length < 3:
             problems.append(f"max_seq_length={self.max_seq_length}: expected >= 3")
         ConfigError.check(problems, "export settings")

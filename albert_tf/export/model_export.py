@@ -44,7 +44,8 @@ def _export(config):
     model = load_model(config)
     logging.info("writing the %s export to %s", config.format, config.export_dir)
     if config.format == "saved_model":
-        names = export_saved_model(serving_module(config, model), config.export_dir, config.serving_info())
+        names = export_saved_model(serving_module(config, model), config.export_dir, config.serving_info(),
+                                   text_signatures=config.text_signatures)
         return f"SavedModel (signatures: {', '.join(names)})", {"signatures": list(names)}
     assets = [config.albert_config_file, config.spm_model_file or config.vocab_file]
     precision = "int8" if config.quantize == "int8" else "float32"

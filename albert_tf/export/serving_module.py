@@ -215,10 +215,24 @@ class MultipleChoiceServing(_ServingModule):
                 "tokenization_info": self.tokenization_info}
 
 
-def export_saved_model(module, export_dir, serving=None):
+# Signatures that read only token tensors: no tokenizer, so no tensorflow-text op in their graphs.
+TENSOR_SIGNATURES = ("serving_default", "tokens", "sop", "mlm")
+
+
+def export_saved_model(module, export_dir, serving=None, text_signatures=True):
     """Writes `module` with its signatures, and export_info.json beside saved_model.pb (the signatures and
-    `serving`, see `export_config.serving_info`); returns the signature names."""
+    `serving`, see `export_config.serving_info`); returns the signature names.
+
+    `text_signatures=False` writes the tensor signatures alone, from a module that holds only the model: no
+    function of the SavedModel uses a tensorflow-text op, so stock TensorFlow (Serving) loads it.
+    """
     signatures = module.signatures()
+    if not text_signatures:
+        signatures = {name: function.get_concrete_function() for name, function in signatures.items()
+                      if name in TENSOR_SIGNATURES}
+        model_only = tf.Module()
+        model_only.model = module.model  # tracks the variables the concrete functions capture
+        module = model_only
     with atomic_path(export_dir) as temporary:  # a complete SavedModel or the previous one, never half
         tf.saved_model.save(module, temporary, signatures=signatures)
         info = {"format": "saved_model", "signatures": sorted(signatures)}
