@@ -173,6 +173,8 @@ BAD_REQUESTS = [
     ("POST", "/v1/models/sst2:predict", {"instances": [{"text": 3}]}, 400, "instances[0].text: expected a string"),
     ("POST", "/v1/models/sst2:predict", {"instances": [{"input_ids": [2, 99999]}]}, 400,
      "instances[0].input_ids: ids must lie in [0, 30000)"),
+    ("POST", "/v1/models/sst2:predict", {"instances": [{"input_ids": [2, 5], "input_mask": 1}]}, 400,
+     "instances[0].input_mask: expected 2 values, ones then zeros"),
     ("POST", "/v1/models/sst2:predict", {"inputs": {"text": ["a"], "text_pair": ["b", "c"]}}, 400,
      "inputs: every column must be a list, all of one length"),
     ("POST", "/v1/models/sst2:predict", b'{"instances": ["' + b"x" * 5000 + b'"]}', 413, "at most 4096"),

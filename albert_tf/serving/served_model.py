@@ -113,7 +113,7 @@ class ServedModel:
             raise InputError(f"{where}.segment_ids: expected {len(ids)} values of 0 or 1, one per input id")
         mask = instance.get("input_mask", [1] * len(ids))
         keep = sum(mask) if isinstance(mask, list) and all(m in (0, 1) for m in mask) else -1
-        if len(mask) != len(ids) or keep < 1 or mask != [1] * keep + [0] * (len(ids) - keep):
+        if keep < 1 or len(mask) != len(ids) or mask != [1] * keep + [0] * (len(ids) - keep):
             raise InputError(f"{where}.input_mask: expected {len(ids)} values, ones then zeros (padding), one per "
                              "input id")
         # padding a client sent is dropped: the batch is padded again to its own longest row

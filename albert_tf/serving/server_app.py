@@ -83,9 +83,10 @@ class _Server:
                                          self.config.max_batch_delay_ms / 1000, self.config.max_queue,
                                          on_batch=self.metrics.batch_size.labels(name).observe)
                 batcher.start()
+                self.batchers[name] = batcher  # stopped at shutdown even if its warm-up fails
                 self.metrics.queue.labels(name).set_function(lambda b=batcher: b.queued)
                 await batcher.submit([model.example("warm-up")], self.config.request_timeout_ms / 1000)
-                self.models[name], self.batchers[name] = model, batcher
+                self.models[name] = model
             self.ready = True
             self.metrics.ready.set(1)
         except Exception as error:  # reported by the readiness answers and by the command
