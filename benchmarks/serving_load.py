@@ -14,11 +14,18 @@ model; max_seq_length 128) is exported to ONNX (int8 by default) once into `--wo
 4. the server with batching off (`--max_batch_size 1`) at the largest client count;
 5. in-process again (the host's speed drifts; both in-process runs are reported).
 
-The clients run in this process (asyncio + httpx) on the same cores as the server: on a 2-core host they
-take CPU from it, so the figures are a floor for a server with cores of its own. The server computes with
-2 threads (`--threads`).
+The clients run in this process (asyncio + httpx). By default they share the cores with the server: on a
+2-core host they take CPU from it, so the figures are a floor for a server with cores of its own. With
+`--pin`, the server (and the in-process runs) compute on core 0 with one thread and the clients run on
+core 1, so that client work does not queue behind the model.
+
+Beside the measured p99 at half load, the queueing floor: the p99 of an ideal FIFO server (no HTTP, no
+batching) whose service times are the in-process batch-1 times, under the same Poisson arrivals
+(Lindley's recursion over the recorded times): what queueing alone costs at that load. `--plot` draws
+p50/p99 latency against offered load (the closed-loop levels and open-loop rates of `--open_fractions`).
 
     python benchmarks/serving_load.py --work_dir /tmp/serving_load
+    python benchmarks/serving_load.py --pin --soak_seconds 600
 """
 
 import argparse
@@ -51,7 +58,18 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--soak_seconds", type=float, default=0.0,
                         help="also hold half the saturating load this long and report resident-memory growth")
-    return parser.parse_args()
+    parser.add_argument("--pin", action="store_true",
+                        help="server and in-process runs on core 0 with 1 thread, clients on core 1")
+    parser.add_argument("--open_fractions", type=float, nargs="*", default=[0.25, 0.5, 0.75, 0.9],
+                        help="open-loop rates as fractions of the saturating throughput (for the plot)")
+    parser.add_argument("--plot", default=os.path.join(REPO, "benchmarks", "serving_load_latency.png"))
+    args = parser.parse_args()
+    if args.pin:
+        args.threads = 1
+    return args
+
+
+SERVER_CORES, CLIENT_CORES = {0}, {1}
 
 
 def sentences():
@@ -85,7 +103,8 @@ export_model(ExportConfig(model_type="classifier", albert_config_file=os.path.jo
 
 
 def in_process(folder, texts, count, threads):
-    """(batch-1 median ms, batch-32 sentences/s) of the export through ServedModel, no HTTP."""
+    """(batch-1 median ms, batch-32 sentences/s, batch-1 seconds of each sentence) of the export through
+    ServedModel, no HTTP."""
     from albert_tf.serving.served_model import ServedModel
 
     model = ServedModel("bench", folder, threads)
@@ -102,13 +121,27 @@ def in_process(folder, texts, count, threads):
         batch = examples[start:start + 32]
         model.run_batch(batch)
         done += len(batch)
-    return statistics.median(single) * 1000, done / (time.perf_counter() - started)
+    return statistics.median(single) * 1000, done / (time.perf_counter() - started), single
 
 
-def start_server(folder, threads, max_batch_size, delay_ms):
+def queueing_p99(service_times, rate, seconds, seed=0):
+    """p99 (ms) of an ideal FIFO single server under Poisson arrivals at `rate`, service times drawn from the
+    measured `service_times` (Lindley: wait_next = max(0, wait + service - gap))."""
+    rng = random.Random(seed)
+    latencies, wait = [], 0.0
+    for _ in range(max(1000, int(rate * seconds))):
+        service = rng.choice(service_times)
+        latencies.append(wait + service)
+        wait = max(0.0, wait + service - rng.expovariate(rate))
+    return percentiles(latencies)[2]
+
+
+def start_server(folder, threads, max_batch_size, delay_ms, pin=False):
+    taskset = ["taskset", "-c", ",".join(map(str, sorted(SERVER_CORES)))] if pin else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "albert_tf.cli.serve", f"--model=sst2={folder}", "--port=0", f"--threads={threads}",
-         f"--max_batch_size={max_batch_size}", f"--max_batch_delay_ms={delay_ms}", "--max_queue=4096"],
+        taskset + [sys.executable, "-m", "albert_tf.cli.serve", f"--model=sst2={folder}", "--port=0",
+                   f"--threads={threads}", f"--max_batch_size={max_batch_size}", f"--max_batch_delay_ms={delay_ms}",
+                   "--max_queue=4096"],
         cwd=REPO, stderr=subprocess.PIPE, text=True)
     port = None
     while port is None:
@@ -181,7 +214,7 @@ def percentiles(latencies):
     return pick(0.50), pick(0.95), pick(0.99)
 
 
-async def drive(port, texts, args, levels, soak_rate=None):
+async def drive(port, texts, args, levels, open_rates=()):
     import httpx
 
     limits = httpx.Limits(max_connections=max(levels) + 8, max_keepalive_connections=max(levels) + 8)
@@ -195,10 +228,51 @@ async def drive(port, texts, args, levels, soak_rate=None):
             p50, p95, p99 = percentiles(latencies)
             print(f"  {clients:4d} clients: {rate:7.2f} req/s  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
                   f"p99 {p99:7.1f} ms  errors {errors}", flush=True)
-        half = None
-        if soak_rate is not None:
-            half = await open_loop(client, texts, soak_rate, args.seconds)
-        return results, half
+        opened = {}
+        for rate in open_rates:
+            opened[rate] = await open_loop(client, texts, rate, args.seconds)
+            p50, p95, p99 = percentiles(opened[rate][0])
+            print(f"  open loop {rate:7.2f} req/s: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms  "
+                  f"errors {opened[rate][1]}", flush=True)
+        return results, opened
+
+
+def pin(cores, enabled):
+    if enabled:
+        os.sched_setaffinity(0, cores)
+
+
+def plot(report, path):
+    """p50 and p99 latency against answered load: closed-loop levels and open-loop rates."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from albert_tf.outputs.atomic_files import atomic_open
+
+    figure, axis = plt.subplots(figsize=(6.4, 4.0))
+    closed = sorted(report["levels"].items())
+    opened = sorted(report["open_loop"].items())
+    for index, (label, marker) in enumerate((("p50", "o"), ("p99", "s"))):
+        axis.plot([rate for _, (rate, _, _) in opened], [p[index * 2] for _, (_, p, _) in opened], marker + "-",
+                  label=f"{label}, Poisson arrivals")
+        axis.plot([rate for _, (rate, _, _) in closed], [p[index * 2] for _, (_, p, _) in closed], marker + ":",
+                  label=f"{label}, closed loop (1-128 clients)")
+    axis.axvline(report["in_process_batch32"], color="grey", lw=0.8, ls="--")
+    axis.text(report["in_process_batch32"], axis.get_ylim()[1] * 0.5, " in-process\n batch 32", color="grey",
+              fontsize=8)
+    axis.set_yscale("log")
+    axis.set_xlabel("answered requests/s (one SST-2 sentence each)")
+    axis.set_ylabel("latency (ms)")
+    axis.set_title(f"albert-serve, albert_base ONNX {report['args']['quantize']}, "
+                   + ("server on 1 core, clients on the other" if report["args"]["pin"] else "2 shared cores"),
+                   fontsize=9)
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    with atomic_open(path, "wb") as f:
+        figure.savefig(f, format="png", dpi=120)
+    plt.close(figure)
 
 
 def main():
@@ -206,37 +280,44 @@ def main():
     os.makedirs(args.work_dir, exist_ok=True)
     texts = sentences()
     folder = export(args.work_dir, args.quantize)
-    print(f"export: {folder} ({os.path.getsize(os.path.join(folder, 'model.onnx')) / 2**20:.1f} MiB)", flush=True)
+    print(f"export: {folder} ({os.path.getsize(os.path.join(folder, 'model.onnx')) / 2**20:.1f} MiB)"
+          + (f"; server on cores {sorted(SERVER_CORES)}, clients on {sorted(CLIENT_CORES)}" if args.pin else ""),
+          flush=True)
+    pin(SERVER_CORES, args.pin)
     before = in_process(folder, texts, args.sentences, args.threads)
     print(f"in-process (before): batch 1 {before[0]:.1f} ms, batch 32 {before[1]:.2f} sentences/s", flush=True)
 
-    report = {"args": vars(args), "in_process_before": before}
-    process, port = start_server(folder, args.threads, args.max_batch_size, args.max_batch_delay_ms)
+    report = {"args": vars(args), "in_process_before": before[:2]}
+    process, port = start_server(folder, args.threads, args.max_batch_size, args.max_batch_delay_ms, args.pin)
+    pin(CLIENT_CORES, args.pin)
     try:
         print(f"server (batching: max_batch_size {args.max_batch_size}, delay {args.max_batch_delay_ms} ms):")
         results, _ = asyncio.run(drive(port, texts, args, args.clients))
         saturating = max(rate for rate, _, _ in results.values())
         half_rate = saturating / 2
-        memory_start = rss_mib(process.pid)
-        print(f"open loop at half the saturating load ({half_rate:.2f} req/s):", flush=True)
-        _, (latencies, errors) = asyncio.run(drive(port, texts, args, [1], soak_rate=half_rate))
-        p50, p95, p99 = percentiles(latencies)
-        print(f"  p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms  errors {errors}", flush=True)
+        rates = sorted({half_rate} | {fraction * saturating for fraction in args.open_fractions})
+        print(f"open loop (Poisson arrivals; half the saturating load is {half_rate:.2f} req/s):", flush=True)
+        _, opened = asyncio.run(drive(port, texts, args, [1], open_rates=rates))
         report.update(levels={c: (r, percentiles(lat), e) for c, (r, lat, e) in results.items()},
-                      half_load=(half_rate, (p50, p95, p99), errors))
+                      open_loop={rate: (len(lat) / args.seconds, percentiles(lat), e)
+                                 for rate, (lat, e) in opened.items()},
+                      half_load=(half_rate, percentiles(opened[half_rate][0]), opened[half_rate][1]))
         if args.soak_seconds:
+            memory_start = rss_mib(process.pid)
             soak = argparse.Namespace(**{**vars(args), "seconds": args.soak_seconds})
-            asyncio.run(drive(port, texts, soak, [1], soak_rate=half_rate))
+            _, soaked = asyncio.run(drive(port, texts, soak, [1], open_rates=[half_rate]))
             memory_end = rss_mib(process.pid)
             growth = (memory_end - memory_start) / memory_start
-            print(f"soak {args.soak_seconds:.0f} s at half load: RSS {memory_start:.0f} -> {memory_end:.0f} MiB "
-                  f"({growth:+.1%})", flush=True)
-            report["soak"] = (memory_start, memory_end)
+            latencies, errors = soaked[half_rate]
+            print(f"soak {args.soak_seconds:.0f} s at half load: {len(latencies)} answers, {errors} errors, "
+                  f"p99 {percentiles(latencies)[2]:.1f} ms; RSS {memory_start:.0f} -> {memory_end:.0f} MiB "
+                  f"({growth:+.1%}, goal < +5%)", flush=True)
+            report["soak"] = (memory_start, memory_end, len(latencies), errors, percentiles(latencies))
     finally:
         process.send_signal(signal.SIGTERM)
         report["server_exit"] = process.wait(timeout=120)
 
-    process, port = start_server(folder, args.threads, 1, 0)
+    process, port = start_server(folder, args.threads, 1, 0, args.pin)
     try:
         most = max(args.clients)
         print(f"server with batching off (max_batch_size 1), {most} clients:")
@@ -246,17 +327,25 @@ def main():
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
 
+    pin(SERVER_CORES, args.pin)
     after = in_process(folder, texts, args.sentences, args.threads)
     print(f"in-process (after): batch 1 {after[0]:.1f} ms, batch 32 {after[1]:.2f} sentences/s", flush=True)
-    report["in_process_after"] = after
+    report["in_process_after"] = after[:2]
     batch32 = min(before[1], after[1])
+    report["in_process_batch32"] = batch32
     at32 = results.get(32, results[max(results)])[0]
     print(f"\n32 clients / in-process batch 32: {at32 / batch32:.2f} (goal >= 0.8)")
     print(f"32 clients / batching off at {max(args.clients)} clients: {at32 / unbatched[max(args.clients)][0]:.2f} "
           "(goal >= 3)")
     bound = 2.5 * min(before[0], after[0]) + args.max_batch_delay_ms
-    print(f"p99 at half load {report['half_load'][1][2]:.1f} ms; bound 2.5 x batch-1 + delay = {bound:.1f} ms")
-    print("errors:", sum(e for _, _, e in results.values()) + report["half_load"][2])
+    floor = queueing_p99(before[2] + after[2], half_rate, max(args.seconds, 600))
+    print(f"p99 at half load {report['half_load'][1][2]:.1f} ms; bound 2.5 x batch-1 + delay = {bound:.1f} ms; "
+          f"queueing floor (ideal FIFO server, measured batch-1 times, same arrivals) {floor:.1f} ms")
+    report["queueing_floor_p99"] = floor
+    print("errors:", sum(e for _, _, e in results.values()) + sum(e for _, _, e in report["open_loop"].values()))
+    if args.plot:
+        plot(report, args.plot)
+        print(f"plot: {args.plot}")
     print(json.dumps(report, default=str))
 
 

@@ -183,6 +183,24 @@ def test_atomic_folder_replaces_the_old_one_whole(tmp_path):
     assert os.listdir(target) == ["new.pb"] and sorted(os.listdir(tmp_path)) == ["saved_model"]
 
 
+def test_a_commit_flushes_what_it_wrote_and_the_folder_entry_not_the_neighbours(tmp_path, monkeypatch):
+    # A neighbour that vanishes while a file is committed beside it (another writer's temporary file) once
+    # failed the commit: the folder was flushed file by file. Only the written file and the folder's entries are.
+    (tmp_path / "neighbour").mkdir()
+    (tmp_path / "neighbour" / "events.out").write_text("x")
+    flushed, real_open = [], os.open
+    monkeypatch.setattr(os, "open", lambda path, *args: flushed.append(os.fspath(path)) or real_open(path, *args))
+    with atomic_open(tmp_path / "results.txt", "w") as f:
+        f.write("new\n")
+    checkpoint = str(tmp_path / "model.ckpt-1")
+    with atomic_files(checkpoint, marker=".index") as staged:
+        for suffix in (".index", ".data-00000-of-00001"):
+            with open(staged + suffix, "w") as f:
+                f.write("x")
+    assert not [path for path in flushed if "neighbour" in path]
+    assert str(tmp_path) in flushed and any(path.endswith("results.txt.tmp-" + str(os.getpid())) for path in flushed)
+
+
 def test_checkpoint_files_move_in_index_last_and_a_failed_write_keeps_the_old_ones(tmp_path, monkeypatch):
     prefix = str(tmp_path / "model.ckpt-best")
     for suffix, text in ((".index", "old index"), (".data-00000-of-00001", "old data")):

@@ -45,8 +45,9 @@ def temporary_name(path, kind="tmp"):
     return os.path.join(directory, f".{name}.{kind}-{os.getpid()}")
 
 
-def _fsync(path):
-    if os.path.isdir(path):
+def _fsync(path, recursive=True):
+    """Flushes `path` to disk: a file, or a folder (its entries; with `recursive`, every file under it too)."""
+    if recursive and os.path.isdir(path):
         for root, _, files in os.walk(path):
             for name in files:
                 _fsync(os.path.join(root, name))
@@ -76,7 +77,7 @@ def commit(temporary, path):
         _remove(old)
     else:
         os.replace(temporary, path)
-    _fsync(os.path.dirname(os.path.abspath(path)))
+    _fsync(os.path.dirname(os.path.abspath(path)), recursive=False)  # the rename itself, not the neighbours
 
 
 @contextlib.contextmanager
@@ -127,11 +128,11 @@ def atomic_files(path, marker=None):
         last = [f for f in written if marker is not None and f == name + marker]
         if last and os.path.lexists(path + marker):
             os.remove(path + marker)
-            _fsync(directory)
+            _fsync(directory, recursive=False)
         for group in ([f for f in written if f not in last], last):
             for file_name in group:
                 os.replace(os.path.join(staging, file_name), os.path.join(directory, file_name))
-            _fsync(directory)  # the files of the set are in place before the marker
+            _fsync(directory, recursive=False)  # the files of the set are in place before the marker
     finally:
         _remove(staging)
 
