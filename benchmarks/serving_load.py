@@ -52,7 +52,8 @@ def parse_args():
     parser.add_argument("--quantize", default="int8", choices=("int8", "none"))
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--seconds", type=float, default=20.0, help="per load level")
-    parser.add_argument("--sentences", type=int, default=64, help="in-process batch-1 requests")
+    parser.add_argument("--sentences", type=int, default=0,
+                        help="in-process runs on the first N dev sentences (0: all 872, as the clients send)")
     parser.add_argument("--max_batch_size", type=int, default=32)
     parser.add_argument("--max_batch_delay_ms", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2)
@@ -103,16 +104,16 @@ export_model(ExportConfig(model_type="classifier", albert_config_file=os.path.jo
 
 
 def in_process(folder, texts, count, threads):
-    """(batch-1 median ms, batch-32 sentences/s, batch-1 seconds of each sentence) of the export through
-    ServedModel, no HTTP."""
+    """(batch-1 median ms, batch-32 sentences/s, batch-1 seconds of each sentence, batch-1 sentences/s) of the
+    export through ServedModel, no HTTP, on the same first `count` sentences (0: all)."""
     from albert_tf.serving.served_model import ServedModel
 
     model = ServedModel("bench", folder, threads)
-    examples = [model.example(text) for text in texts]
+    examples = [model.example(text) for text in (texts[:count] if count else texts)]
     model.run_batch(examples[:1])
     model.run_batch(examples[:32])
     single = []
-    for example in examples[:count]:
+    for example in examples:
         started = time.perf_counter()
         model.run_batch([example])
         single.append(time.perf_counter() - started)
@@ -121,7 +122,8 @@ def in_process(folder, texts, count, threads):
         batch = examples[start:start + 32]
         model.run_batch(batch)
         done += len(batch)
-    return statistics.median(single) * 1000, done / (time.perf_counter() - started), single
+    return (statistics.median(single) * 1000, done / (time.perf_counter() - started), single,
+            len(single) / sum(single))
 
 
 def queueing_p99(service_times, rate, seconds, seed=0):
@@ -217,7 +219,8 @@ def percentiles(latencies):
 async def drive(port, texts, args, levels, open_rates=()):
     import httpx
 
-    limits = httpx.Limits(max_connections=max(levels) + 8, max_keepalive_connections=max(levels) + 8)
+    connections = max(levels, default=0) + 8 + (64 if open_rates else 0)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
         await wait_ready(client)
         await closed_loop(client, texts, 4, 3.0)  # warm-up: connections, every padded length the model meets
@@ -258,6 +261,8 @@ def plot(report, path):
                   label=f"{label}, Poisson arrivals")
         axis.plot([rate for _, (rate, _, _) in closed], [p[index * 2] for _, (_, p, _) in closed], marker + ":",
                   label=f"{label}, closed loop (1-128 clients)")
+    for clients, (rate, p, _) in closed:
+        axis.annotate(f"{clients}", (rate, p[2]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     axis.axvline(report["in_process_batch32"], color="grey", lw=0.8, ls="--")
     axis.text(report["in_process_batch32"], axis.get_ylim()[1] * 0.5, " in-process\n batch 32", color="grey",
               fontsize=8)
@@ -285,9 +290,10 @@ def main():
           flush=True)
     pin(SERVER_CORES, args.pin)
     before = in_process(folder, texts, args.sentences, args.threads)
-    print(f"in-process (before): batch 1 {before[0]:.1f} ms, batch 32 {before[1]:.2f} sentences/s", flush=True)
+    print(f"in-process (before): batch 1 {before[0]:.1f} ms median, {before[3]:.2f} sentences/s; batch 32 "
+          f"{before[1]:.2f} sentences/s", flush=True)
 
-    report = {"args": vars(args), "in_process_before": before[:2]}
+    report = {"args": vars(args), "in_process_before": (before[0], before[1], before[3])}
     process, port = start_server(folder, args.threads, args.max_batch_size, args.max_batch_delay_ms, args.pin)
     pin(CLIENT_CORES, args.pin)
     try:
@@ -297,7 +303,7 @@ def main():
         half_rate = saturating / 2
         rates = sorted({half_rate} | {fraction * saturating for fraction in args.open_fractions})
         print(f"open loop (Poisson arrivals; half the saturating load is {half_rate:.2f} req/s):", flush=True)
-        _, opened = asyncio.run(drive(port, texts, args, [1], open_rates=rates))
+        _, opened = asyncio.run(drive(port, texts, args, [], open_rates=rates))
         report.update(levels={c: (r, percentiles(lat), e) for c, (r, lat, e) in results.items()},
                       open_loop={rate: (len(lat) / args.seconds, percentiles(lat), e)
                                  for rate, (lat, e) in opened.items()},
@@ -305,7 +311,7 @@ def main():
         if args.soak_seconds:
             memory_start = rss_mib(process.pid)
             soak = argparse.Namespace(**{**vars(args), "seconds": args.soak_seconds})
-            _, soaked = asyncio.run(drive(port, texts, soak, [1], open_rates=[half_rate]))
+            _, soaked = asyncio.run(drive(port, texts, soak, [], open_rates=[half_rate]))
             memory_end = rss_mib(process.pid)
             growth = (memory_end - memory_start) / memory_start
             latencies, errors = soaked[half_rate]
@@ -329,8 +335,9 @@ def main():
 
     pin(SERVER_CORES, args.pin)
     after = in_process(folder, texts, args.sentences, args.threads)
-    print(f"in-process (after): batch 1 {after[0]:.1f} ms, batch 32 {after[1]:.2f} sentences/s", flush=True)
-    report["in_process_after"] = after[:2]
+    print(f"in-process (after): batch 1 {after[0]:.1f} ms median, {after[3]:.2f} sentences/s; batch 32 "
+          f"{after[1]:.2f} sentences/s", flush=True)
+    report["in_process_after"] = (after[0], after[1], after[3])
     batch32 = min(before[1], after[1])
     report["in_process_batch32"] = batch32
     at32 = results.get(32, results[max(results)])[0]

@@ -27,8 +27,8 @@ def build(name, options):
 def test_the_table_covers_every_model_class_once():
     assert sorted(k.class_name for k in model_kinds.KINDS) == sorted(model_kinds.models.__all__)
     assert sorted({name for name, _ in MODELS}) == sorted(model_kinds.NAMES)
-    # The choices users type are unchanged: albert-export's four, albert-convert's five plus the token head.
-    assert MODEL_TYPES == ("encoder", "classifier", "squad", "race")
+    # albert-export's four plus the token head (since albert-serve); albert-convert's five plus the token head.
+    assert MODEL_TYPES == ("encoder", "classifier", "squad", "race", "token_classifier")
     assert model_kinds.NAMES == ("encoder", "pretrainer", "classifier", "squad", "race", "token_classifier")
 
 
@@ -102,4 +102,7 @@ def test_serving_modules_and_export_settings_of_every_row_exist():
             fields = {f.name for f in dataclasses.fields(task_configs[kind.name])}
             assert set(kind.export_options) <= fields, kind.name
     assert sorted(task_configs) == ["classifier", "pretrainer", "race", "squad", "token_classifier"]
+    from albert_tf.serving.served_model import ANSWERS  # every exportable kind is answered by albert-serve
+
+    assert sorted(kind.answers for kind in model_kinds.KINDS if kind.exportable) == sorted(ANSWERS)
     assert model_kinds.kind_named("encoder").export_builds == "pretrainer"

@@ -18,7 +18,8 @@ import pytest
 from albert_tf import AlbertConfig, save_checkpoint
 from albert_tf.export.onnx_export import export_onnx, merge_duplicate_initializers
 from albert_tf.export.onnx_graph import model_graph
-from albert_tf.models import AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertQuestionAnswerer
+from albert_tf.models import (AlbertClassifier, AlbertEncoder, AlbertMultipleChoice, AlbertQuestionAnswerer,
+                              AlbertTokenClassifier)
 from conftest import REPO
 from test_keras_hub_interop import scrambled
 import processes
@@ -66,6 +67,7 @@ MODELS = {
     "classifier": lambda c: AlbertClassifier(c, num_classes=3),
     "squad": lambda c: AlbertQuestionAnswerer(c),
     "race": lambda c: AlbertMultipleChoice(c),
+    "token_classifier": lambda c: AlbertTokenClassifier(c, num_classes=5),
 }
 
 

@@ -203,7 +203,7 @@ def test_demo_main_command_learns(tmp_path):
 
     # The README's worked path, run from the folder holding output/demo as the repository root does.
     blocks = readme_section("### From the demo to a served model", "**Real data")
-    (commands,), (calls,) = blocks["bash"], blocks["python"]
+    (commands, serving), (calls,) = blocks["bash"], blocks["python"]
     os.symlink(os.path.join(REPO, "tests"), tmp_path / "tests")  # the SST-2 sample the README uses
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
@@ -220,6 +220,18 @@ def test_demo_main_command_learns(tmp_path):
     # Rounded to 3 digits; int8 weights move ONNX's probabilities by about 0.001.
     assert np.abs(printed["LiteRT"] - printed["SavedModel"]).max() <= 0.0011
     assert np.abs(printed["ONNX int8"] - printed["SavedModel"]).max() <= 0.02
+
+    with socket.socket() as probe:  # a free loopback port for the README's 8501
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served = processes.run(["bash", "-e", "-c", serving.replace("8501", str(port))], timeout=600, cwd=tmp_path,
+                           env=env)
+    assert served.returncode == 0, served.stderr[-3000:]  # `wait` gives the server's status: SIGTERM exits 0
+    ready, predicted, inferred = served.stdout.replace("}{", "}\n{").splitlines()
+    assert json.loads(ready) == {"ready": True}
+    assert json.loads(predicted)["predictions"][0]["label"] in ("negative", "positive")
+    outputs = {tensor["name"]: tensor for tensor in json.loads(inferred)["outputs"]}
+    assert outputs["label"]["data"][0] in ("negative", "positive")
 
 
 @pytest.mark.integration

@@ -1,9 +1,10 @@
 r"""Serve albert-tf exports over HTTP: TensorFlow Serving's REST API and the Open Inference Protocol.
 
-    albert-serve --model=sst2=exports/sst2-onnx-int8 --model=embed=exports/encoder-onnx
+    albert-serve --model=sst2=exports/sst2-onnx-int8 --model=squad=exports/squad-savedmodel
     curl -s localhost:8501/v1/models/sst2:predict -d '{"instances": ["a gorgeous, witty movie"]}'
 
-Each --model is NAME=FOLDER, a folder written by albert-export --format=onnx (float32 or int8). Requests are
+Each --model is NAME=FOLDER, a folder written by albert-export: ONNX (float32 or int8) or a SavedModel, of
+any kind (classifier, encoder, squad, race, token_classifier); each answers in its kind's terms. Requests are
 batched per model (--max_batch_size, --max_batch_delay_ms), padded to the longest sequence of the batch. The
 server listens at once (GET /v2/health/live) and is ready (GET /v2/health/ready) when every model has loaded
 and answered a warm-up request; SIGTERM stops accepting, answers the requests in flight and exits 0.

@@ -25,7 +25,8 @@ class ExportConfig(VocabularyConfig, SequenceSettings):
                                               "export/) or one of ours.")
     export_dir: Optional[str] = setting(None, "Where to write the export (a folder).")
     max_seq_length: int = setting(MAX_SEQ_LENGTH, "Longest packed sequence of the raw-text signatures.")
-    num_classes: Optional[int] = setting(None, "classifier: outputs (1 = regression); default: from the checkpoint.")
+    num_classes: Optional[int] = setting(None, "classifier, token_classifier: outputs (1 = regression); default: "
+                                               "from the checkpoint.")
     version_2_with_negative: Optional[bool] = setting(None, "squad: the v2 head; default: from the checkpoint.")
     max_query_length: int = setting(64, "squad: question tokens kept by the text signature.")
     max_qa_length: int = setting(128, "race: question+option tokens kept by the text signature.")
@@ -36,8 +37,8 @@ class ExportConfig(VocabularyConfig, SequenceSettings):
     text_signatures: bool = setting(True, "saved_model: also the raw-text signatures (tokenization in the graph, "
                                           "needs tensorflow-text to load); off: the tensor signatures alone, for "
                                           "stock TensorFlow Serving.")
-    labels: Optional[str] = setting(None, "classifier: comma-separated label names in output order (default: the "
-                                          "output indices); recorded for albert-serve.")
+    labels: Optional[str] = setting(None, "classifier, token_classifier: comma-separated label names in output "
+                                          "order (default: the output indices); recorded for albert-serve.")
     overwrite: bool = setting(False, "Replace --export_dir if it exists (without it: an error).")
 
     def validate(self):

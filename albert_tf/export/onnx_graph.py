@@ -223,6 +223,12 @@ def classifier_outputs(g, model, sequence_output, pooled, names):
             {"logits": ["batch", model.num_classes]})
 
 
+def token_classifier_outputs(g, model, sequence_output, pooled, names):
+    """A label per token: the projection of every position (padding rows included; the caller masks them)."""
+    return ({"logits": _projection(g, sequence_output, model.classifier, output="logits")},
+            {"logits": ["batch", "length", model.num_classes]})
+
+
 def squad_outputs(g, model, sequence_output, pooled, names):
     """v2: run_squad_v2's beam and answerability logit; v1: start and end logits, padding never an answer."""
     if model.version_2_with_negative:

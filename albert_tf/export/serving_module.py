@@ -126,6 +126,26 @@ class ClassifierServing(_ServingModule):
                 "text_pair": self.text_pair, "tokenization_info": self.tokenization_info}
 
 
+class TokenClassifierServing(_ServingModule):
+    """A token classifier (NER, POS): logits, probabilities and the predicted label of every position.
+
+    Only token signatures: the model was trained on words tokenized one by one (`conll_data`), which a
+    text signature would have to split and map back; albert-serve does that in Python.
+    """
+
+    def _tag(self, inputs):
+        logits = self.model(inputs, training=False)["logits"]
+        return {"logits": logits, "probabilities": tf.nn.softmax(logits, -1),
+                "predictions": tf.argmax(logits, -1, output_type=tf.int32)}
+
+    @tf.function(input_signature=TOKENS)
+    def tokens(self, input_ids, input_mask, segment_ids):
+        return self._tag(_inputs(input_ids, input_mask, segment_ids))
+
+    def signatures(self):
+        return {"serving_default": self.tokens, "tokens": self.tokens, "tokenization_info": self.tokenization_info}
+
+
 def squad_p_mask(input_mask, segment_ids):
     """The original p_mask from packed inputs: question, both [SEP]s and padding can't be answers."""
     positions = tf.expand_dims(tf.range(tf.shape(input_mask)[1]), 0)  # (LiteRT has no new-axis slicing)

@@ -18,7 +18,8 @@ plus its class:
 - its keras-hub task (keras_hub.models), that task's head variable paths and
   the constructor options that pass between the two;
 - its serving module (a class of `albert_tf.export.serving_module`) and the
-  export settings that module takes.
+  export settings that module takes;
+- the class of albert-serve that reads its requests and words its answers.
 
 This module imports no TensorFlow: the commands read the names before
 TensorFlow starts, and the model classes load on first use.
@@ -119,6 +120,7 @@ class ModelKind:
     export_options: tuple = ()  # ExportConfig fields its serving module takes
     exportable: bool = False  # albert-export --model_type takes it
     export_builds: Optional[str] = None  # the kind whose network its export builds (default: itself)
+    answers: Optional[str] = None  # class in albert_tf.serving that reads its requests and words its answers
 
     @property
     def model_class(self):
@@ -147,6 +149,7 @@ KINDS = (  # in the order commands list them
         hf_architectures=(("AlbertModel", ()),),
         hf_recognise=lambda shapes: "AlbertModel",
         serving="EncoderServing", onnx_head="encoder_outputs", litert_text=True, exportable=True,
+        answers="EncoderAnswers",
         export_builds="pretrainer"),
     ModelKind(
         name="pretrainer", class_name="AlbertPretrainer",
@@ -185,7 +188,8 @@ KINDS = (  # in the order commands list them
         keras_hub_heads={"output_weights": ("logits/kernel", True), "output_bias": ("logits/bias", False)},
         to_keras_hub=lambda model: {"num_classes": model.num_classes, "dropout": model.dropout_rate},
         from_keras_hub=lambda task: {"num_classes": task.num_classes, "dropout_rate": task.dropout},
-        serving="ClassifierServing", onnx_head="classifier_outputs", litert_text=True, exportable=True),
+        serving="ClassifierServing", onnx_head="classifier_outputs", litert_text=True, exportable=True,
+        answers="ClassifierAnswers"),
     ModelKind(
         name="squad", class_name="AlbertQuestionAnswerer",
         description="SQuAD span extraction (v1.1: start/end logits; v2.0: run_squad_v2's beam and answerability)",
@@ -196,7 +200,8 @@ KINDS = (  # in the order commands list them
         hf_heads={"cls/squad/output_weights": "qa_outputs.weight", "cls/squad/output_bias": "qa_outputs.bias"},
         hf_recognise=lambda shapes: "AlbertForQuestionAnswering" if "qa_outputs.weight" in shapes else None,
         hf_options=lambda info: {"version_2_with_negative": False}, hf_info=lambda model: {"num_labels": 2},
-        serving="SquadServing", onnx_head="squad_outputs", export_options=("max_query_length",), exportable=True),
+        serving="SquadServing", onnx_head="squad_outputs", export_options=("max_query_length",), exportable=True,
+        answers="SquadAnswers"),
     ModelKind(
         # Its variables are those of a one-output classifier: never recognised, always named.
         name="race", class_name="AlbertMultipleChoice",
@@ -207,7 +212,7 @@ KINDS = (  # in the order commands list them
         hf_heads=_HF_CLASSIFIER,
         hf_recognise=lambda shapes: "AlbertForMultipleChoice" if "classifier.weight" in shapes else None,
         choices_axis=True, serving="MultipleChoiceServing", onnx_head="multiple_choice_outputs",
-        export_options=("max_qa_length",), exportable=True),
+        export_options=("max_qa_length",), exportable=True, answers="ChoiceAnswers"),
     ModelKind(
         name="token_classifier", class_name="AlbertTokenClassifier",
         description="a label per token (NER, POS) from the sequence output",
@@ -219,7 +224,9 @@ KINDS = (  # in the order commands list them
                   "cls/token_classification/output_bias": "classifier.bias"},
         hf_recognise=lambda shapes: ("AlbertForTokenClassification" if "classifier.weight" in shapes
                                      and "albert.pooler.weight" not in shapes else None),
-        hf_options=_hf_labels, hf_info=_labels_of),
+        hf_options=_hf_labels, hf_info=_labels_of,
+        serving="TokenClassifierServing", onnx_head="token_classifier_outputs", exportable=True,
+        answers="EntityAnswers"),
 )
 
 NAMES = tuple(kind.name for kind in KINDS)

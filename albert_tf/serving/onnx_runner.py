@@ -32,8 +32,8 @@ class OnnxRunner:
         self.outputs = [o.name for o in self.session.get_outputs()]
 
     def output_width(self, name):
-        """The last dimension of output `name` (a classifier's number of classes)."""
-        return next(o.shape[-1] for o in self.session.get_outputs() if o.name == name)
+        """The last dimension of output `name` (a classifier's number of classes); None when there is none."""
+        return next((o.shape[-1] for o in self.session.get_outputs() if o.name == name and len(o.shape) > 1), None)
 
     def __call__(self, batch):
         return dict(zip(self.outputs, self.session.run(self.outputs, {name: batch[name] for name in self.inputs})))

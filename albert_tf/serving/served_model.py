@@ -1,11 +1,11 @@
-"""One served export: its tokenizer and runtime, and answers in its model kind's terms.
+"""One served export: its tokenizer, its runtime, and the answers class of its model kind.
 
-An export folder written by albert-export (or a training run) records in export_info.json what a server needs:
-the model kind, the vocabulary file, lower-casing, the packing length and (classifiers) the label names.
-Instances are text (`"a sentence"`, or `{"text": ..., "text_pair": ...}`) or token ids (`{"input_ids": [...],
-"segment_ids": [...]}`); text is packed as `[CLS] A [SEP] (B [SEP])` with the original truncation rule
-(the longer segment loses a token first) to the export's max_seq_length, and a batch is padded to its longest
-sequence, not to max_seq_length (the models are padding invariant).
+An export folder written by albert-export (or a training run's SavedModel) records in export_info.json what a
+server needs: the model kind, the vocabulary file, lower-casing, the packing length, label names and the
+kind's settings. The kind's row (`models.model_kinds`) names the class that reads its instances and words its
+answers (`ClassifierAnswers`, `EncoderAnswers`, `SquadAnswers`, `ChoiceAnswers`, `EntityAnswers`). An
+instance runs as one row or several (a long paragraph's windows), and a batch of rows is padded to its
+longest row, not to max_seq_length (the models are padding invariant).
 """
 
 import json
@@ -14,26 +14,26 @@ import os
 import numpy as np
 
 from albert_tf.errors import ConfigError
+from albert_tf.models.model_kinds import KINDS, kind_named
+from albert_tf.serving.choice_answers import ChoiceAnswers
+from albert_tf.serving.classifier_answers import ClassifierAnswers
+from albert_tf.serving.encoder_answers import EncoderAnswers
+from albert_tf.serving.entity_answers import EntityAnswers
 from albert_tf.serving.onnx_runner import OnnxRunner
-from albert_tf.tasks.classification_tasks import truncate_pair
+from albert_tf.serving.saved_model_runner import SavedModelRunner
+from albert_tf.serving.served_example import InputError  # noqa: F401  (re-exported: what `example` raises)
+from albert_tf.serving.squad_answers import SquadAnswers
 from albert_tf.tokenization.full_tokenizer import FullTokenizer
 
-TEXT_FIELDS = ("text", "text_pair")
-TOKEN_FIELDS = ("input_ids", "input_mask", "segment_ids")
-
-
-class InputError(ValueError):
-    """A request's instance cannot be read; the message names the field (answered 400)."""
+ANSWERS = {cls.__name__: cls for cls in (ClassifierAnswers, EncoderAnswers, SquadAnswers, ChoiceAnswers,
+                                         EntityAnswers)}
+SERVED_KINDS = tuple(kind.name for kind in KINDS if kind.answers)
+TOKEN_INPUTS = ("input_ids", "input_mask", "segment_ids")
 
 
 class ServedModel:
-    """An export folder ready to answer: `example(instance)` reads an instance, `run_batch(examples)` answers.
-
-    Kinds answered: classifier (label names and probabilities; a one-output regressor: its score) and encoder
-    (the pooled vector; the token vectors too when an instance asks with `"token_vectors": true`).
-    """
-
-    KINDS = ("classifier", "encoder")
+    """An export folder ready to answer: `example(instance)` reads an instance (`InputError` naming the field),
+    `run_batch(examples)` answers a list of them, one dict each."""
 
     def __init__(self, name, folder, threads=1):
         self.name, self.folder = name, os.fspath(folder)
@@ -43,132 +43,97 @@ class ServedModel:
             raise ConfigError(f"{self.folder}/export_info.json has no \"serving\" block (an export from before "
                               "albert-serve): export it again with albert-export")
         self.kind = serving["kind"]
-        if self.kind not in self.KINDS:
-            raise ConfigError(f"{self.folder}: a {self.kind} export; albert-serve answers {', '.join(self.KINDS)} "
-                              "exports so far")
-        if self.info.get("format") != "onnx":
-            raise ConfigError(f"{self.folder}: a {self.info.get('format')} export; albert-serve runs ONNX exports "
-                              "(albert-export --format=onnx, float32 or --quantize=int8) so far")
-        vocabulary = os.path.join(self.folder, serving["vocabulary"])
+        if self.kind not in SERVED_KINDS:
+            raise ConfigError(f"{self.folder}: a {self.kind} export; albert-serve answers {', '.join(SERVED_KINDS)} "
+                              "exports")
+        self.format = self.info.get("format")
+        if self.format == "onnx":
+            vocabulary = os.path.join(self.folder, serving["vocabulary"])
+            self.runner = OnnxRunner(os.path.join(self.folder, self.info.get("file", "model.onnx")), threads)
+        elif self.format == "saved_model":
+            vocabulary = os.path.join(self.folder, "assets", serving["vocabulary"])
+            self.runner = SavedModelRunner(self.folder, threads)
+        else:
+            raise ConfigError(f"{self.folder}: a {self.format} export; albert-serve runs ONNX exports (albert-export "
+                              "--format=onnx, float32 or --quantize=int8) and SavedModels (--format=saved_model)")
         key = "spm_model_file" if vocabulary.endswith(".model") else "vocab_file"
         self.tokenizer = FullTokenizer(**{key: vocabulary}, do_lower_case=serving["do_lower_case"])
-        self.cls_id, self.sep_id = self.tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
         self.max_seq_length = serving["max_seq_length"]
         self.labels = serving.get("labels")
-        self.runner = OnnxRunner(os.path.join(self.folder, self.info.get("file", "model.onnx")), threads)
         self.platform = self.runner.platform
-        if self.kind == "classifier":
-            self.num_classes = self.runner.output_width("logits")
-            if self.labels is not None and len(self.labels) != self.num_classes:
-                raise ConfigError(f"{self.folder}: export_info.json names {len(self.labels)} labels for "
-                                  f"{self.num_classes} outputs; export again with one --labels name per output")
+        try:
+            self.answers = ANSWERS[kind_named(self.kind).answers](self.tokenizer, serving, self.runner)
+        except ConfigError as error:
+            raise ConfigError(f"{self.folder}: {error}") from None
+        self.fields = self.answers.FIELDS
+        self.choices = kind_named(self.kind).choices_axis
 
     def example(self, instance, where="instance"):
-        """(input_ids, segment_ids, truncated, wants token vectors) of one instance; `InputError` naming the
-        field when it cannot be read."""
-        if isinstance(instance, str):
-            instance = {"text": instance}
-        if not isinstance(instance, dict):
-            raise InputError(f"{where}: expected a string or an object with \"text\" (and \"text_pair\") or "
-                             f"\"input_ids\", got {type(instance).__name__}")
-        unknown = sorted(set(instance) - set(TEXT_FIELDS) - set(TOKEN_FIELDS) - {"token_vectors"})
-        if unknown:
-            raise InputError(f"{where}: unknown field(s) {', '.join(unknown)}; expected text, text_pair, input_ids, "
-                             "input_mask, segment_ids, token_vectors")
-        wants_tokens = instance.get("token_vectors", False)
-        if not isinstance(wants_tokens, bool):
-            raise InputError(f"{where}.token_vectors: expected true or false, got {wants_tokens!r}")
-        if "input_ids" in instance:
-            return self._token_example(instance, where) + (wants_tokens,)
-        if "text" not in instance:
-            raise InputError(f"{where}: expected \"text\" (or \"input_ids\")")
-        for field in TEXT_FIELDS:
-            if field in instance and not isinstance(instance[field], str):
-                raise InputError(f"{where}.{field}: expected a string, got {type(instance[field]).__name__}")
-        ids_a = self.tokenizer.encode(instance["text"])
-        ids_b = self.tokenizer.encode(instance["text_pair"]) if "text_pair" in instance else None
-        length = len(ids_a) + (len(ids_b) + 1 if ids_b is not None else 0)
-        truncated = length > self.max_seq_length - 2
-        if ids_b is None:
-            ids_a = ids_a[:self.max_seq_length - 2]
-        else:
-            truncate_pair(ids_a, ids_b, self.max_seq_length - 3)
-        input_ids = [self.cls_id] + ids_a + [self.sep_id]
-        segment_ids = [0] * len(input_ids)
-        if ids_b is not None:
-            input_ids += ids_b + [self.sep_id]
-            segment_ids += [1] * (len(ids_b) + 1)
-        return input_ids, segment_ids, truncated, wants_tokens
+        """The `ServedExample` of one instance; `InputError` naming the field when it cannot be read."""
+        return self.answers.example(instance, where)
 
-    def _token_example(self, instance, where):
-        ids = instance["input_ids"]
-        if not (isinstance(ids, list) and ids and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
-            raise InputError(f"{where}.input_ids: expected a non-empty list of integers")
-        limit = self.tokenizer.vocab_size
-        if min(ids) < 0 or max(ids) >= limit:
-            raise InputError(f"{where}.input_ids: ids must lie in [0, {limit}) (the vocabulary), found "
-                             f"{min(ids)}..{max(ids)}")
-        segments = instance.get("segment_ids", [0] * len(ids))
-        if not (isinstance(segments, list) and len(segments) == len(ids) and all(s in (0, 1) for s in segments)):
-            raise InputError(f"{where}.segment_ids: expected {len(ids)} values of 0 or 1, one per input id")
-        mask = instance.get("input_mask", [1] * len(ids))
-        keep = sum(mask) if isinstance(mask, list) and all(m in (0, 1) for m in mask) else -1
-        if keep < 1 or len(mask) != len(ids) or mask != [1] * keep + [0] * (len(ids) - keep):
-            raise InputError(f"{where}.input_mask: expected {len(ids)} values, ones then zeros (padding), one per "
-                             "input id")
-        # padding a client sent is dropped: the batch is padded again to its own longest row
-        truncated = keep > self.max_seq_length
-        keep = min(keep, self.max_seq_length)
-        return list(ids[:keep]), list(segments[:keep]), truncated
+    def warm_up_instance(self):
+        """An instance every model of the kind answers (the server's readiness check)."""
+        return _WARM_UP[self.kind]
 
     def run_batch(self, examples):
-        """One answer (a dict) per example, in order. The examples run sorted by length, in runs padded to their
-        own longest sequence (`length_runs`): padding costs as much as real tokens."""
-        answers = [None] * len(examples)
-        for run in length_runs([len(example[0]) for example in examples]):
-            for index, answer in zip(run, self._run([examples[i] for i in run])):
-                answers[index] = answer
+        """One answer (a dict, with "truncated") per example, in order. Their rows run sorted by length, in runs
+        padded to their own longest row (`length_runs`): padding costs as much as real tokens."""
+        rows = [row for example in examples for row in example.rows]
+        outputs = [None] * len(rows)
+        lengths = [_row_length(row) for row in rows]
+        groups = {}
+        for index, row in enumerate(rows):  # multiple choice: rows of one number of choices run together
+            groups.setdefault(len(row[0]) if self.choices else 0, []).append(index)
+        for members in groups.values():
+            for run in length_runs([lengths[i] for i in members]):
+                indices = [members[i] for i in run]
+                batch = self.runner(_padded([rows[i] for i in indices], self.choices))
+                for position, index in enumerate(indices):
+                    outputs[index] = {name: value[position] for name, value in batch.items()}
+        answers, first = [], 0
+        for example in examples:
+            answer = self.answers.answer(example, outputs[first:first + len(example.rows)])
+            answer["truncated"] = example.truncated
+            answers.append(answer)
+            first += len(example.rows)
         return answers
-
-    def _run(self, examples):
-        longest = max(len(ids) for ids, _, _, _ in examples)
-        batch = {name: np.zeros((len(examples), longest), np.int32) for name in TOKEN_FIELDS}
-        for row, (ids, segments, _, _) in enumerate(examples):
-            batch["input_ids"][row, :len(ids)] = ids
-            batch["input_mask"][row, :len(ids)] = 1
-            batch["segment_ids"][row, :len(ids)] = segments
-        outputs = self.runner(batch)
-        return [self._answer(outputs, row, example) for row, example in enumerate(examples)]
-
-    def _answer(self, outputs, row, example):
-        ids, _, truncated, wants_tokens = example
-        if self.kind == "encoder":
-            answer = {"pooled_output": outputs["pooled_output"][row].tolist()}
-            if wants_tokens:
-                answer["sequence_output"] = outputs["sequence_output"][row, :len(ids)].tolist()
-        else:
-            logits = outputs["logits"][row].astype(np.float64)
-            if logits.shape[0] == 1:
-                answer = {"score": float(logits[0])}
-            else:
-                probabilities = np.exp(logits - logits.max())
-                probabilities /= probabilities.sum()
-                names = self.labels or [str(i) for i in range(len(logits))]
-                answer = {"label": names[int(np.argmax(logits))],
-                          "probabilities": {name: float(p) for name, p in zip(names, probabilities)}}
-        answer["truncated"] = truncated
-        return answer
 
     def metadata(self):
         """What the model takes and gives (both protocols' metadata answers)."""
-        if self.kind == "encoder":
-            outputs = ["pooled_output", "sequence_output"]
-        else:
-            outputs = ["label", "probabilities"] if self.num_classes > 1 else ["score"]
-        return {"name": self.name, "kind": self.kind, "platform": self.platform, "format": self.info.get("format"),
+        return {"name": self.name, "kind": self.kind, "platform": self.platform, "format": self.format,
                 "quantize": self.info.get("quantize", "none"), "max_seq_length": self.max_seq_length,
-                "labels": self.labels, "inputs": list(TEXT_FIELDS) + list(TOKEN_FIELDS),
-                "outputs": outputs + ["truncated"]}
+                "labels": self.labels, "inputs": list(self.fields),
+                "outputs": list(self.answers.outputs) + ["truncated"]}
+
+
+_WARM_UP = {"classifier": "warm-up", "encoder": "warm-up", "token_classifier": "warm-up",
+            "squad": {"question": "warm-up?", "context": "warm-up"},
+            "race": {"article": "warm-up", "question": "warm-up?", "options": ["a", "b", "c", "d"]}}
+
+
+def _row_length(row):
+    ids = row[0]
+    return max(len(choice) for choice in ids) if ids and isinstance(ids[0], list) else len(ids)
+
+
+def _padded(rows, choices):
+    """int32 input_ids / input_mask / segment_ids of `rows`, zero-padded to the longest: [n, length], or
+    [n, choices, length] for multiple choice."""
+    longest = max(_row_length(row) for row in rows)
+    shape = (len(rows), len(rows[0][0]), longest) if choices else (len(rows), longest)
+    batch = {name: np.zeros(shape, np.int32) for name in TOKEN_INPUTS}
+    sequences = []  # (index into the batch, ids, segment ids) of every sequence
+    for r, (ids, segments) in enumerate(rows):
+        if choices:
+            sequences += [((r, c), *choice) for c, choice in enumerate(zip(ids, segments))]
+        else:
+            sequences.append(((r,), ids, segments))
+    for where, ids, segments in sequences:
+        batch["input_ids"][where][:len(ids)] = ids
+        batch["input_mask"][where][:len(ids)] = 1
+        batch["segment_ids"][where][:len(ids)] = segments
+    return batch
 
 
 def length_runs(lengths, waste=0.25):

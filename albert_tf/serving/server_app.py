@@ -7,8 +7,9 @@ Routes:
   `POST /v1/models/NAME:predict` with `{"instances": [...]}` (rows; answers in `predictions`) or
   `{"inputs": ...}` (columns; answers in `outputs`); errors are `{"error": "..."}`.
 - The Open Inference Protocol (KServe v2): `GET /v2`, `/v2/health/live`, `/v2/health/ready`,
-  `/v2/models/NAME`, `/v2/models/NAME/ready`, `POST /v2/models/NAME/infer` (BYTES tensors `text`,
-  `text_pair` or INT32 tensors `input_ids`, `input_mask`, `segment_ids`).
+  `/v2/models/NAME`, `/v2/models/NAME/ready`, `POST /v2/models/NAME/infer` (one tensor per input field of
+  the model's kind: BYTES `text`, `text_pair` / `question`, `context` / `article`, `question`, `options`,
+  or INT32 `input_ids`, `input_mask`, `segment_ids`; the metadata lists them).
 - `GET /metrics` (Prometheus text format) and `GET /openapi.json`.
 
 Models load after the server starts listening (liveness answers at once); readiness waits until every
@@ -25,11 +26,13 @@ import time
 import numpy as np
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from albert_tf.serving.dynamic_batcher import DeadlineExceeded, DynamicBatcher, QueueFull
-from albert_tf.serving.served_model import TEXT_FIELDS, TOKEN_FIELDS, InputError, ServedModel
+from albert_tf.serving.served_example import InputError
+from albert_tf.serving.served_model import ServedModel
 
 
 __version__ = importlib.metadata.version("albert-tf")  # the installed package's (setup.cfg reads albert_tf's)
@@ -85,7 +88,7 @@ class _Server:
                 batcher.start()
                 self.batchers[name] = batcher  # stopped at shutdown even if its warm-up fails
                 self.metrics.queue.labels(name).set_function(lambda b=batcher: b.queued)
-                await batcher.submit([model.example("warm-up")], self.config.request_timeout_ms / 1000)
+                await batcher.submit([model.example(model.warm_up_instance())], self.config.request_timeout_ms / 1000)
                 self.models[name] = model
             self.ready = True
             self.metrics.ready.set(1)
@@ -144,8 +147,8 @@ async def _read_json(request, limit):
         raise RequestError(400, f"the body is not JSON: {error}") from None
 
 
-def _tf_serving_instances(body):
-    """(instances, columnar) of a TF Serving predict body."""
+def _tf_serving_instances(body, fields):
+    """(instances, columnar) of a TF Serving predict body to a model whose instances have `fields`."""
     if not isinstance(body, dict):
         raise RequestError(400, "the body must be a JSON object with \"instances\" or \"inputs\"")
     signature = body.get("signature_name", "serving_default")
@@ -162,10 +165,9 @@ def _tf_serving_instances(body):
         return inputs, True
     if not isinstance(inputs, dict) or not inputs:
         raise RequestError(400, "inputs: expected a list of instances or an object of named columns")
-    unknown = sorted(set(inputs) - set(TEXT_FIELDS) - set(TOKEN_FIELDS))
+    unknown = sorted(set(inputs) - set(fields))
     if unknown:
-        raise RequestError(400, f"inputs: unknown column(s) {', '.join(unknown)}; expected "
-                                f"{', '.join(TEXT_FIELDS + TOKEN_FIELDS)}")
+        raise RequestError(400, f"inputs: unknown column(s) {', '.join(unknown)}; expected {', '.join(fields)}")
     return _rows(inputs, "inputs"), True
 
 
@@ -184,7 +186,9 @@ def _columns(answers):
     return {key: [answer.get(key) for answer in answers] for key in answers[0]}
 
 
-def _kserve_instances(body):
+def _kserve_instances(body, fields):
+    """Instances from the tensors of an Open Inference Protocol request to a model whose instances have `fields`
+    (a field of rank 1 is a [batch] tensor, of rank 2 a [batch, n] tensor; data flat or nested, row-major)."""
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list) or not body["inputs"]:
         raise RequestError(400, "the body must be a JSON object with a non-empty \"inputs\" list of tensors")
     columns = {}
@@ -193,43 +197,67 @@ def _kserve_instances(body):
         if not isinstance(tensor, dict):
             raise RequestError(400, f"{where}: expected a tensor object (name, shape, datatype, data)")
         name, shape, datatype, data = (tensor.get(k) for k in ("name", "shape", "datatype", "data"))
-        expected = "BYTES" if name in TEXT_FIELDS else "INT32" if name in TOKEN_FIELDS else None
-        if expected is None:
-            raise RequestError(400, f"{where}.name={name!r}: expected one of {', '.join(TEXT_FIELDS + TOKEN_FIELDS)}")
-        if datatype not in (expected, "INT64" if expected == "INT32" else expected):
-            raise RequestError(400, f"{where}.datatype={datatype!r}: {name} is {expected}")
+        if name not in fields:
+            raise RequestError(400, f"{where}.name={name!r}: expected one of {', '.join(fields)}")
+        field = fields[name]
+        accepted = ("INT32", "INT64") if field.datatype == "INT32" else (field.datatype,)
+        if datatype not in accepted:
+            raise RequestError(400, f"{where}.datatype={datatype!r}: {name} is {field.datatype}")
         if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
-                and len(shape) == (1 if expected == "BYTES" else 2)):
-            raise RequestError(400, f"{where}.shape={shape!r}: {name} is [batch]" +
-                                    ("" if expected == "BYTES" else ", length] (the batch padded with input_mask 0)"))
-        flat = data if isinstance(data, list) else None
-        if flat is not None and flat and isinstance(flat[0], list):
-            flat = [value for row in flat for value in (row if isinstance(row, list) else [row])]
+                and len(shape) == field.rank):
+            raise RequestError(400, f"{where}.shape={shape!r}: {name} is " +
+                                    ("[batch]" if field.rank == 1 else "[batch, length] (padded with input_mask 0)"
+                                     if field.datatype == "INT32" else "[batch, count]"))
+        flat = _flattened(data) if isinstance(data, list) else None
         if flat is None or len(flat) != int(np.prod(shape)):
             raise RequestError(400, f"{where}.data: expected {int(np.prod(shape))} values for shape {shape}")
-        columns[name] = flat if expected == "BYTES" else [flat[r * shape[1]:(r + 1) * shape[1]]
-                                                          for r in range(shape[0])]
+        columns[name] = flat if field.rank == 1 else [flat[r * shape[1]:(r + 1) * shape[1]] for r in range(shape[0])]
     return _rows(columns, "inputs")
 
 
+def _flattened(data):
+    flat = []
+    for value in data:
+        flat.extend(_flattened(value) if isinstance(value, list) else [value])
+    return flat
+
+
 def _kserve_outputs(answers):
+    """Answers as Open Inference Protocol tensors: numbers FP32 (integers INT64), strings BYTES, flags BOOL,
+    equal-length number lists [batch, n] FP32, label -> probability maps [batch, labels] FP32 with the labels
+    in `parameters`; anything else (entities, ragged token vectors, null) one JSON string per instance."""
     outputs = []
     for name, values in _columns(answers).items():
-        if name == "probabilities":
-            labels = list(values[0])
-            data = [row[label] for row in values for label in labels]
-            outputs.append({"name": name, "shape": [len(values), len(labels)], "datatype": "FP32", "data": data,
-                            "parameters": {"labels": labels}})
-        elif name in ("pooled_output",):
-            outputs.append({"name": name, "shape": [len(values), len(values[0])], "datatype": "FP32",
-                            "data": [x for row in values for x in row]})
-        elif name == "sequence_output":
-            outputs.append({"name": name, "shape": [len(values)], "datatype": "BYTES",
-                            "data": [json.dumps(rows) for rows in values]})  # ragged: one JSON array per instance
-        else:
-            datatype = {"label": "BYTES", "score": "FP32", "truncated": "BOOL"}[name]
-            outputs.append({"name": name, "shape": [len(values)], "datatype": datatype, "data": values})
+        tensor = _tensor(values)
+        if tensor is None:
+            tensor = {"shape": [len(values)], "datatype": "BYTES", "data": [json.dumps(value) for value in values],
+                      "parameters": {"content_type": "json"}}
+        outputs.append({"name": name, **tensor})
     return outputs
+
+
+def _tensor(values):
+    def kinds(check):
+        return all(check(value) for value in values)
+
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    if kinds(lambda v: isinstance(v, bool)):
+        return {"shape": [len(values)], "datatype": "BOOL", "data": values}
+    if kinds(lambda v: isinstance(v, str)):
+        return {"shape": [len(values)], "datatype": "BYTES", "data": values}
+    if kinds(lambda v: isinstance(v, int) and not isinstance(v, bool)):
+        return {"shape": [len(values)], "datatype": "INT64", "data": values}
+    if kinds(number):
+        return {"shape": [len(values)], "datatype": "FP32", "data": values}
+    if kinds(lambda v: isinstance(v, list) and v and all(number(x) for x in v) and len(v) == len(values[0])):
+        return {"shape": [len(values), len(values[0])], "datatype": "FP32", "data": [x for v in values for x in v]}
+    if kinds(lambda v: isinstance(v, dict) and v and list(v) == list(values[0]) and all(map(number, v.values()))):
+        labels = list(values[0])
+        return {"shape": [len(values), len(labels)], "datatype": "FP32",
+                "data": [v[label] for v in values for label in labels], "parameters": {"labels": labels}}
+    return None
 
 
 def create_app(config):
@@ -246,6 +274,8 @@ def create_app(config):
                 status, payload, headers = error.status, {"error": error.message}, error.headers
             except InputError as error:
                 status, payload, headers = 400, {"error": str(error)}, {}
+            except ClientDisconnect:  # the caller left before its body arrived: nobody to answer (nginx's 499)
+                status, payload, headers = 499, {"error": "the client closed the connection"}, {}
             except Exception as error:  # the model failed: one line, no traceback
                 status, payload, headers = 500, {"error": f"{type(error).__name__}: {error}"}, {}
             if name:
@@ -266,8 +296,8 @@ def create_app(config):
                 "metadata": {"signature_def": {"signature_def": {"serving_default": model.metadata()}}}}
 
     async def tf_predict(request, name):
-        server.model(name)
-        instances, columnar = _tf_serving_instances(await _read_json(request, config.max_body_bytes))
+        model = server.model(name)
+        instances, columnar = _tf_serving_instances(await _read_json(request, config.max_body_bytes), model.fields)
         answers = await server.answer(name, instances)
         return {"outputs": _columns(answers)} if columnar else {"predictions": answers}
 
@@ -283,10 +313,11 @@ def create_app(config):
         return {"ready": True}
 
     async def v2_model(request, name):
-        metadata = server.model(name).metadata()
+        model = server.model(name)
+        metadata = model.metadata()
         return {"name": name, "versions": ["1"], "platform": metadata["platform"],
-                "inputs": [{"name": n, "datatype": "BYTES" if n in TEXT_FIELDS else "INT32",
-                            "shape": [-1] if n in TEXT_FIELDS else [-1, -1]} for n in metadata["inputs"]],
+                "inputs": [{"name": n, "datatype": field.datatype, "shape": [-1] * field.rank,
+                            "parameters": {"description": field.help}} for n, field in model.fields.items()],
                 "outputs": [{"name": n} for n in metadata["outputs"]], "parameters": metadata}
 
     async def v2_model_ready(request, name):
@@ -294,9 +325,9 @@ def create_app(config):
         return {"name": name, "ready": True}
 
     async def v2_infer(request, name):
-        server.model(name)
+        model = server.model(name)
         body = await _read_json(request, config.max_body_bytes)
-        answers = await server.answer(name, _kserve_instances(body))
+        answers = await server.answer(name, _kserve_instances(body, model.fields))
         reply = {"model_name": name, "model_version": "1", "outputs": _kserve_outputs(answers)}
         if isinstance(body.get("id"), str):
             reply["id"] = body["id"]

@@ -13,7 +13,7 @@ class ServerConfig:
     """Which exports to serve under which names, where to listen, and how requests are batched and bounded."""
 
     model: Tuple[str, ...] = setting((), "NAME=EXPORT_FOLDER, once per model (an albert-export folder: ONNX "
-                                         "float32 or int8).", multi=True)
+                                         "float32 or int8, or a SavedModel).", multi=True)
     host: str = setting("127.0.0.1", "Address to listen on (0.0.0.0: every interface, as in a container).")
     port: int = setting(8501, "TCP port (8501: TensorFlow Serving's REST port; 0: any free port).")
     max_batch_size: int = setting(32, "Most instances run together in one batch (1: no batching).")

@@ -55,24 +55,35 @@ def read_race_examples(data_dir, split, levels=LEVELS):
     return examples
 
 
+def encode_choices(example, tokenizer, max_seq_length, max_qa_length=128, article_ids=None):
+    """(rows, truncated): per option `(input_ids, segment_ids)` of `[CLS] article [SEP] question+option [SEP]`
+    (a "_" in the question is replaced by the option, else the option follows it; the question+option keeps
+    its last `max_qa_length` tokens; the longer side loses tokens first), and whether anything was cut."""
+    cls_id, sep_id = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
+    if article_ids is None:
+        article_ids = tokenizer.encode(example.article)
+    rows, truncated = [], False
+    for option in example.options:
+        qa = example.question.replace("_", option) if "_" in example.question else f"{example.question} {option}"
+        qa_ids = tokenizer.encode(qa)
+        kept_qa = qa_ids[-max_qa_length:]
+        kept_article = list(article_ids)
+        truncate_pair(kept_article, kept_qa, max_seq_length - 3)
+        truncated = truncated or len(kept_qa) < len(qa_ids) or len(kept_article) < len(article_ids)
+        ids = [cls_id] + kept_article + [sep_id] + kept_qa + [sep_id]
+        rows.append((ids, [0] * (len(kept_article) + 2) + [1] * (len(kept_qa) + 1)))
+    return rows, truncated
+
+
 def encode_race_examples(examples, tokenizer, max_seq_length, max_qa_length=128):
     """Features for `finetuning_dataset(num_choices=4)`: the 4 encodings of an example padded to one length."""
-    cls_id, sep_id = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
     features = {name: [] for name in ("input_ids", "input_mask", "segment_ids", "label_ids", "level",
                                       "example_index")}
     articles = {}
     for index, example in enumerate(examples):
         if example.article not in articles:
             articles[example.article] = tokenizer.encode(example.article)
-        choices = []
-        for option in example.options:
-            qa = example.question.replace("_", option) if "_" in example.question \
-                else f"{example.question} {option}"
-            qa_ids = tokenizer.encode(qa)[-max_qa_length:]
-            article_ids = list(articles[example.article])
-            truncate_pair(article_ids, qa_ids, max_seq_length - 3)
-            ids = [cls_id] + article_ids + [sep_id] + qa_ids + [sep_id]
-            choices.append((ids, [0] * (len(article_ids) + 2) + [1] * (len(qa_ids) + 1)))
+        choices, _ = encode_choices(example, tokenizer, max_seq_length, max_qa_length, articles[example.article])
         length = max(len(ids) for ids, _ in choices)
         flat_ids, flat_mask, flat_segments = [], [], []
         for ids, segments in choices:

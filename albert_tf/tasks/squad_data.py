@@ -220,9 +220,18 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length, doc_stride
     return features, windows, stats
 
 
-def window_answer_text(example, window, start, end):
-    """The paragraph text of window token positions `start..end` (sequence positions)."""
+def window_answer_span(example, window, start, end):
+    """(text, first character, end character) of window token positions `start..end` (sequence positions) in
+    the paragraph: the text the tokens cover, without surrounding spaces."""
     first = window.tok_start_to_orig[start - window.doc_offset]
     last = window.tok_end_to_orig[end - window.doc_offset]
-    return example.paragraph_text[first:last + 1].strip()
+    covered = example.paragraph_text[first:last + 1]
+    text = covered.strip()
+    begin = first + len(covered) - len(covered.lstrip())
+    return text, begin, begin + len(text)
+
+
+def window_answer_text(example, window, start, end):
+    """The paragraph text of window token positions `start..end` (sequence positions)."""
+    return window_answer_span(example, window, start, end)[0]
 

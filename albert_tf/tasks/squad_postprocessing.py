@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from albert_tf.outputs.atomic_files import atomic_open
-from albert_tf.tasks.squad_data import window_answer_text
+from albert_tf.tasks.squad_data import window_answer_span
 
 
 def _softmax(scores):
@@ -45,23 +45,26 @@ def _valid(window, start, end, max_answer_length):
             and end >= start and end - start + 1 <= max_answer_length)
 
 
-def _nbest(example, candidates, n_best_size):
-    """candidates: (start_lp, end_lp, window, start, end) -> n-best list of dicts (best first)."""
+def _nbest(example, candidates, n_best_size, offsets=False):
+    """candidates: (start_lp, end_lp, window, start, end) -> n-best list of dicts (best first); with `offsets`,
+    each also has the answer's `start` and `end` character in the paragraph (None for the empty answer)."""
     candidates.sort(key=lambda c: c[0] + c[1], reverse=True)
     seen, nbest = set(), []
     for start_lp, end_lp, window, start, end in candidates:
         if len(nbest) >= n_best_size:
             break
-        text = window_answer_text(example, window, start, end)
+        text, first, end_char = window_answer_span(example, window, start, end)
         if text in seen:
             continue
         seen.add(text)
-        nbest.append({"text": text, "start_log_prob": float(start_lp), "end_log_prob": float(end_lp)})
+        nbest.append({"text": text, "start_log_prob": float(start_lp), "end_log_prob": float(end_lp),
+                      "start": first, "end": end_char})
     if not nbest:
-        nbest.append({"text": "", "start_log_prob": -1e6, "end_log_prob": -1e6})
+        nbest.append({"text": "", "start_log_prob": -1e6, "end_log_prob": -1e6, "start": None, "end": None})
     for entry, probability in zip(nbest, _softmax([e["start_log_prob"] + e["end_log_prob"] for e in nbest])):
         entry["probability"] = probability
-    return [{k: entry[k] for k in ("text", "probability", "start_log_prob", "end_log_prob")} for entry in nbest]
+    keys = ("text", "probability", "start_log_prob", "end_log_prob") + (("start", "end") if offsets else ())
+    return [{k: entry[k] for k in keys} for entry in nbest]
 
 
 def _windows_by_example(windows):
@@ -71,8 +74,10 @@ def _windows_by_example(windows):
     return grouped
 
 
-def postprocess_v1(examples, windows, sequence_lengths, outputs, n_best_size=20, max_answer_length=30):
-    """(predictions {qid: text}, nbest {qid: [...]}) from `start_logits`/`end_logits` rows."""
+def postprocess_v1(examples, windows, sequence_lengths, outputs, n_best_size=20, max_answer_length=30,
+                   offsets=False):
+    """(predictions {qid: text}, nbest {qid: [...]}) from `start_logits`/`end_logits` rows; `offsets`: the
+    n-best entries also give the answer's characters (`start`, `end`) in the paragraph."""
     predictions, all_nbest = collections.OrderedDict(), collections.OrderedDict()
     grouped = _windows_by_example(windows)
     for example_index, example in enumerate(examples):
@@ -87,14 +92,14 @@ def postprocess_v1(examples, windows, sequence_lengths, outputs, n_best_size=20,
                 for end in top_ends:
                     if _valid(window, int(start), int(end), max_answer_length):
                         candidates.append((start_lp[start], end_lp[end], window, int(start), int(end)))
-        nbest = _nbest(example, candidates, n_best_size)
+        nbest = _nbest(example, candidates, n_best_size, offsets)
         predictions[example.qas_id] = nbest[0]["text"]
         all_nbest[example.qas_id] = nbest
     return predictions, all_nbest, None
 
 
 def postprocess_v2(examples, windows, outputs, n_best_size=20, max_answer_length=30,
-                   null_score_threshold=None):
+                   null_score_threshold=None, offsets=False):
     """(predictions, nbest, null_odds) from the v2 head's beam outputs.
 
     `null_score_threshold` None: always the best non-null answer (use the
@@ -118,7 +123,7 @@ def postprocess_v2(examples, windows, outputs, n_best_size=20, max_answer_length
                         candidates.append((outputs["start_top_log_probs"][row, i],
                                            outputs["end_top_log_probs"][row, i * end_n_top + j],
                                            window, start, end))
-        nbest = _nbest(example, candidates, n_best_size)
+        nbest = _nbest(example, candidates, n_best_size, offsets)
         null_odds[example.qas_id] = null_score
         answer = nbest[0]["text"]
         if null_score_threshold is not None and null_score > null_score_threshold:

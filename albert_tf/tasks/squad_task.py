@@ -43,6 +43,15 @@ class SquadTask(FinetuningTask):
         return {"version_2_with_negative": self.v2, "start_n_top": self.config.start_n_top,
                 "end_n_top": self.config.end_n_top, "dropout_rate": self.config.dropout_rate}
 
+    def serving_settings(self):
+        """albert-serve answers as the run predicts: its windows, answer length, n-best size and (v2) the
+        no-answer threshold of these weights (searched on the predict file, or set)."""
+        settings = {**super().serving_settings(), "doc_stride": self.config.doc_stride,
+                    "max_answer_length": self.config.max_answer_length, "n_best_size": self.config.n_best_size}
+        if self.v2:
+            settings["null_score_diff_threshold"] = self.threshold if self.threshold is not None else 0.0
+        return settings
+
     def prepared(self, split):
         """(examples, features, windows) of the train file or the predict file."""
         is_training = split == "train"

@@ -106,6 +106,11 @@ class Task:
     def _export_settings(self):
         return {name: getattr(self.config, name) for name in kind_named(self.kind).export_options}
 
+    def serving_settings(self):
+        """The settings a server answers with, for export_info.json's "serving" block: the kind's
+        `export_options` (a task adds what its answers depend on)."""
+        return self._export_settings()
+
     def serving_module(self, model):
         """The SavedModel serving module of the kind's row around `model`, with the task's settings of its
         `export_options`; None when there is no vocabulary to serve or the kind has no serving module."""
@@ -120,4 +125,4 @@ class Task:
         vocabulary = self.vocabulary()
         return serving_info(self.kind, vocabulary.get("spm_model_file") or vocabulary.get("vocab_file"),
                             vocabulary.get("do_lower_case", True), self.config.max_seq_length, self.output_labels(),
-                            self._export_settings())
+                            self.serving_settings())
