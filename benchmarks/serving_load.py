@@ -1,7 +1,8 @@
 """albert-serve under load: throughput and latency with concurrent clients, against the export in-process.
 
 An albert_base-sized classifier (v2 sizes, 2 labels, random weights; the shared German 30k SentencePiece
-model; max_seq_length 128) is exported to ONNX (int8 by default) once into `--work_dir`. Then:
+model; max_seq_length 128) is exported once into `--work_dir` (`--export`: ONNX int8, the default; ONNX
+float32; or a SavedModel, run in TensorFlow by the server). Then:
 
 1. in-process: the same export through `ServedModel` (tokenizer + ONNX Runtime, no HTTP): batch-1 latency
    (median over `--sentences` SST-2 dev sentences) and batch-32 throughput (sentences/s), each batch padded
@@ -49,12 +50,17 @@ sys.path.insert(0, REPO)
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work_dir", default="/tmp/serving_load", help="the export is written here once")
-    parser.add_argument("--quantize", default="int8", choices=("int8", "none"))
+    parser.add_argument("--export", default="onnx-int8", choices=("onnx-int8", "onnx-fp32", "saved_model"),
+                        help="which export of the model the server and the in-process runs use")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--seconds", type=float, default=20.0, help="per load level")
     parser.add_argument("--sentences", type=int, default=0,
                         help="in-process runs on the first N dev sentences (0: all 872, as the clients send)")
-    parser.add_argument("--max_batch_size", type=int, default=32)
+    parser.add_argument("--max_batch_size", type=int, default=32,
+                        help="the server's; 0: the best in-process batch size of --sweep")
+    parser.add_argument("--sweep", type=int, nargs="*", default=[],
+                        help="in-process sentences/s at these batch sizes (sentences in arrival order, each batch "
+                             "run as the server runs it) before the server runs")
     parser.add_argument("--max_batch_delay_ms", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--soak_seconds", type=float, default=0.0,
@@ -78,9 +84,11 @@ def sentences():
         return [line.split("\t")[0] for line in f.read().splitlines()[1:] if line]
 
 
-def export(work_dir, quantize):
-    """The ONNX export folder (written once, by a child process so that this one stays free of TensorFlow)."""
-    folder = os.path.join(work_dir, f"classifier-onnx-{quantize}")
+def export(work_dir, kind):
+    """The export folder of `kind` (written once, by a child process: this one stays free of TensorFlow)."""
+    folder = os.path.join(work_dir, {"onnx-int8": "classifier-onnx-int8"}.get(kind, f"classifier-{kind}"))
+    file_format = "saved_model" if kind == "saved_model" else "onnx"
+    quantize = "int8" if kind == "onnx-int8" else "none"
     if os.path.exists(os.path.join(folder, "export_info.json")):
         return folder
     code = f"""
@@ -96,7 +104,7 @@ model = AlbertClassifier(AlbertConfig.from_preset("base_v2"), num_classes=2)
 save_checkpoint(model, os.path.join(run, "model.ckpt-best"))
 export_model(ExportConfig(model_type="classifier", albert_config_file=os.path.join(run, "albert_config.json"),
                           checkpoint=os.path.join(run, "model.ckpt-best"), spm_model_file={SPM!r},
-                          export_dir={folder!r}, format="onnx", quantize={quantize!r}, max_seq_length=128,
+                          export_dir={folder!r}, format={file_format!r}, quantize={quantize!r}, max_seq_length=128,
                           labels="negative,positive"))
 """
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -124,6 +132,23 @@ def in_process(folder, texts, count, threads):
         done += len(batch)
     return (statistics.median(single) * 1000, done / (time.perf_counter() - started), single,
             len(single) / sum(single))
+
+
+def sweep(folder, texts, sizes, threads):
+    """{batch size: sentences/s} of the export in-process, the sentences in the order the clients send them."""
+    from albert_tf.serving.served_model import ServedModel
+
+    model = ServedModel("bench", folder, threads)
+    examples = [model.example(text) for text in texts]
+    rates = {}
+    for size in sizes:
+        model.run_batch(examples[:size])
+        started = time.perf_counter()
+        for start in range(0, len(examples), size):
+            model.run_batch(examples[start:start + size])
+        rates[size] = len(examples) / (time.perf_counter() - started)
+        print(f"  in-process batch {size:3d}: {rates[size]:7.2f} sentences/s", flush=True)
+    return rates
 
 
 def queueing_p99(service_times, rate, seconds, seed=0):
@@ -269,7 +294,7 @@ def plot(report, path):
     axis.set_yscale("log")
     axis.set_xlabel("answered requests/s (one SST-2 sentence each)")
     axis.set_ylabel("latency (ms)")
-    axis.set_title(f"albert-serve, albert_base ONNX {report['args']['quantize']}, "
+    axis.set_title(f"albert-serve, albert_base {report['args']['export']}, "
                    + ("server on 1 core, clients on the other" if report["args"]["pin"] else "2 shared cores"),
                    fontsize=9)
     axis.grid(alpha=0.3, which="both")
@@ -284,8 +309,9 @@ def main():
     args = parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
     texts = sentences()
-    folder = export(args.work_dir, args.quantize)
-    print(f"export: {folder} ({os.path.getsize(os.path.join(folder, 'model.onnx')) / 2**20:.1f} MiB)"
+    folder = export(args.work_dir, args.export)
+    size = sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(folder) for name in names)
+    print(f"export: {folder} ({size / 2**20:.1f} MiB)"
           + (f"; server on cores {sorted(SERVER_CORES)}, clients on {sorted(CLIENT_CORES)}" if args.pin else ""),
           flush=True)
     pin(SERVER_CORES, args.pin)
@@ -294,6 +320,13 @@ def main():
           f"{before[1]:.2f} sentences/s", flush=True)
 
     report = {"args": vars(args), "in_process_before": (before[0], before[1], before[3])}
+    if args.sweep:
+        print("in-process batch sizes:", flush=True)
+        report["sweep"] = sweep(folder, texts, args.sweep, args.threads)
+        if args.max_batch_size == 0:
+            args.max_batch_size = max(report["sweep"], key=report["sweep"].get)
+    elif args.max_batch_size == 0:
+        raise SystemExit("--max_batch_size=0 takes its value from --sweep: give the batch sizes to try")
     process, port = start_server(folder, args.threads, args.max_batch_size, args.max_batch_delay_ms, args.pin)
     pin(CLIENT_CORES, args.pin)
     try:

@@ -12,6 +12,8 @@ Routes: /v1/models/NAME[:predict|/metadata], /v2/models/NAME[/ready|/infer], /me
 """
 
 import asyncio
+import json
+import os
 import signal
 
 from absl import flags, logging
@@ -65,9 +67,23 @@ async def serve(config):
     return status["code"]
 
 
+def serves_saved_models(config):
+    """Whether a --model folder is a SavedModel (TensorFlow then starts before the server, quietly)."""
+    for _, folder in config.models():
+        try:
+            with open(os.path.join(folder, "export_info.json"), encoding="utf-8") as f:
+                if json.load(f).get("format") == "saved_model":
+                    return True
+        except (OSError, ValueError):  # reported by name when the model loads
+            continue
+    return False
+
+
 def main(argv):
     del argv
     config = flag_groups.config_from_flags(ServerConfig()).validate()
+    if serves_saved_models(config):
+        console.start_tensorflow()
     return asyncio.run(serve(config))
 
 
