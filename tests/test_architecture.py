@@ -173,7 +173,7 @@ FLOORS = [
     ["albert_tf.export"],
     ["albert_tf.training"],
     ["albert_tf.tasks"],
-    ["albert_tf.serving"],
+    ["albert_tf.distillation", "albert_tf.serving"],
     ["albert_tf.cli", "albert_tf"],
 ]
 

@@ -188,7 +188,7 @@ class TransformerBlock(keras.layers.Layer):
         add = bias_add_for_training if training else tf.nn.bias_add
         return add(tf.matmul(x, weights[f"{name}_kernel"]), weights[f"{name}_bias"])
 
-    def _attention(self, x, input_mask, batch, seq, training, weights, seeds=None):
+    def _attention(self, x, input_mask, batch, seq, training, weights, seeds=None, internals=None):
         n, d = self.num_attention_heads, self.head_size
 
         def heads(name):
@@ -211,6 +211,9 @@ class TransformerBlock(keras.layers.Layer):
             )
         else:
             probs = attention_softmax(scores, adder, 1.0 / math.sqrt(float(d)))
+        if internals is not None:  # what distillation reads (`return_attention`)
+            internals.update(queries=query, keys=key, values=value,
+                             attention_logits=tf.cast(scores, tf.float32) * (1.0 / math.sqrt(float(d))) + adder)
         context = tf.matmul(probs, value)  # [B, N, S, d]
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, n * d])
         # The output before its dropout (applied by `_residual`).
@@ -231,8 +234,18 @@ class TransformerBlock(keras.layers.Layer):
         # Training: dropout, sum and LayerNorm in one fused kernel each way.
         return norm.add_and_normalize_for_training(x, branch, **self._keep_bits(dropout_layer, tf.shape(branch), seeds))
 
-    def call(self, inputs, input_mask, training=None, use_index=None, uses=1):
+    def call(self, inputs, input_mask, training=None, use_index=None, uses=1, return_attention=False):
+        """The block's output; with `return_attention`, `(output, internals)`: the heads' `queries`, `keys`
+        and `values` [batch, heads, seq, head_size] and the `attention_logits` [batch, heads, seq, seq]
+        (scaled scores plus the padding mask, float32; their softmax is the attention) that distillation
+        matches (TinyBERT, MiniLM)."""
         weights = self._weights(training, use_index, uses)
+        if return_attention:
+            if training and self.recompute:
+                raise ValueError("return_attention with recomputed blocks: the recomputation keeps only the "
+                                 "block's input; turn recompute_blocks off to read the attention")
+            internals = {}
+            return self._block(inputs, input_mask, training, weights, internals=internals), internals
         if not (training and self.recompute):
             return self._block(inputs, input_mask, training, weights)
         # Seeds in the order the dropout layers draw them in a plain call, so both give the same masks.
@@ -252,14 +265,14 @@ class TransformerBlock(keras.layers.Layer):
         )
         return block(inputs, input_mask, *weights.values())
 
-    def _block(self, inputs, input_mask, training, weights, seeds=None):
+    def _block(self, inputs, input_mask, training, weights, seeds=None, internals=None):
         shape = tf.shape(inputs)
         batch, seq = shape[0], shape[1]
         x = tf.reshape(inputs, [-1, self.hidden_size])
         # Pre-LN normalizes each sublayer's input, post-LN each residual sum (`_residual`).
         pre = self.normalize_first
         attention_input = self._norm(self.attention_layer_norm, x, training) if pre else x
-        attention = self._attention(attention_input, input_mask, batch, seq, training, weights, seeds)
+        attention = self._attention(attention_input, input_mask, batch, seq, training, weights, seeds, internals)
         x = self._residual(x, attention, self.attention_output_dropout,
                            None if pre else self.attention_layer_norm, training, seeds)
         ffn_input = self._norm(self.output_layer_norm, x, training) if pre else x

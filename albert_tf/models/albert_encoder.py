@@ -109,27 +109,10 @@ class AlbertEncoder(ConfigRoundTrip, keras.Model):
             name: keras.Input(shape=(None,), dtype="int32", name=name)
             for name in ENCODER_INPUTS
         }
-        x = embedding(inputs["input_ids"], inputs["segment_ids"])
-        if embedding_projection is not None:
-            x = embedding_projection(x)
-        # Each block learns its place among its calls, so that a shared block casts its weights once
-        # per forward pass under mixed precision (TransformerBlock).
-        uses = collections.Counter(
-            id(block)
-            for layer_index in range(config.num_hidden_layers)
-            for block in groups[config.group_of_layer(layer_index)]
-        )
-        seen = collections.Counter()
-        layer_outputs = []
-        for layer_index in range(config.num_hidden_layers):
-            for block in groups[config.group_of_layer(layer_index)]:
-                x = block(x, inputs["input_mask"], use_index=seen[id(block)], uses=uses[id(block)])
-                seen[id(block)] += 1
-            layer_outputs.append(x)
-        pooled = pooler(x[:, 0, :])
-        outputs = {"sequence_output": x, "pooled_output": pooled}
-        if output_all_layers:
-            outputs["encoder_outputs"] = layer_outputs
+        layers = _EncoderLayers(embedding, embedding_projection, groups, pooler)
+        outputs = run_encoder(layers, config, inputs)
+        outputs = {"sequence_output": outputs["sequence_output"], "pooled_output": outputs["pooled_output"],
+                   **({"encoder_outputs": outputs["hidden_states"]} if output_all_layers else {})}
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
         # === Config ===
@@ -140,5 +123,50 @@ class AlbertEncoder(ConfigRoundTrip, keras.Model):
         self.groups = groups
         self.pooler = pooler
 
+    def internals(self, inputs, training=False):
+        """The forward pass with what distillation matches (TinyBERT, MiniLM), by the same wiring as the
+        model (`run_encoder`): `embedding_output` (the transformer's input, [batch, seq, H]), `hidden_states`
+        (each layer's output), `attention` (each layer's last block: `queries`, `keys`, `values`,
+        `attention_logits`; see `TransformerBlock.call`), `sequence_output` and `pooled_output`."""
+        layers = _EncoderLayers(self.embedding, self.embedding_projection, self.groups, self.pooler)
+        return run_encoder(layers, self.config, inputs, training=training, attention=True)
+
     def get_config(self):
         return {**self._base_config(), "output_all_layers": self.output_all_layers}
+
+
+_EncoderLayers = collections.namedtuple("_EncoderLayers", "embedding embedding_projection groups pooler")
+
+
+def run_encoder(layers, config, inputs, training=None, attention=False):
+    """The encoder's wiring, once: embeddings, their projection, the L layers (layer l runs the blocks of group
+    `config.group_of_layer(l)`), the pooler. Builds the functional model (symbolic inputs) and runs
+    `AlbertEncoder.internals` (with `attention`: each layer's last block also returns its attention internals).
+    """
+    mode = {} if training is None else {"training": training}  # the functional model takes it when called
+    x = layers.embedding(inputs["input_ids"], inputs["segment_ids"], **mode)
+    if layers.embedding_projection is not None:
+        x = layers.embedding_projection(x, **mode)
+    outputs = {"embedding_output": x, "hidden_states": [], "attention": []}
+    # Each block learns its place among its calls, so that a shared block casts its weights once
+    # per forward pass under mixed precision (TransformerBlock).
+    uses = collections.Counter(
+        id(block)
+        for layer_index in range(config.num_hidden_layers)
+        for block in layers.groups[config.group_of_layer(layer_index)]
+    )
+    seen = collections.Counter()
+    for layer_index in range(config.num_hidden_layers):
+        blocks = layers.groups[config.group_of_layer(layer_index)]
+        for position, block in enumerate(blocks):
+            options = {"use_index": seen[id(block)], "uses": uses[id(block)]}
+            if attention and position == len(blocks) - 1:
+                x, internals = block(x, inputs["input_mask"], return_attention=True, **mode, **options)
+                outputs["attention"].append(internals)
+            else:
+                x = block(x, inputs["input_mask"], **mode, **options)
+            seen[id(block)] += 1
+        outputs["hidden_states"].append(x)
+    outputs["sequence_output"] = x
+    outputs["pooled_output"] = layers.pooler(x[:, 0, :], **mode)
+    return outputs

@@ -1,0 +1,149 @@
+"""Distillation: each loss against a NumPy computation on small tensors, the layer maps, the encoder's internals.
+
+Tolerances: the losses are float32 reductions of at most a few hundred terms of size about 1 (relative
+rounding about n * 2^-24 < 1e-5); Keras' KL clips probabilities at 1e-7, which moves a term by less than
+1e-7 * |log 1e-7| = 2e-6 for logits of the sizes used here. So 1e-5 relative.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from albert_tf import AlbertConfig
+from albert_tf.distillation import distillation_losses as losses
+from albert_tf.distillation.layer_map import parse_layer_map, uniform_layer_map
+from albert_tf.errors import ConfigError
+from albert_tf.models import AlbertEncoder
+from test_keras_hub_interop import scrambled
+
+RTOL = 1e-5
+MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], np.int32)  # 3 sequences, 5 positions
+
+
+def log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def kl(teacher, student):
+    p = np.exp(log_softmax(teacher))
+    return (p * (log_softmax(teacher) - log_softmax(student))).sum(-1)
+
+
+def masked_mean(per_position, mask):
+    return (per_position * mask).sum() / mask.sum()
+
+
+def adder(mask):
+    return (1.0 - mask)[:, None, None, :] * -10000.0
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def test_soft_targets_are_t_squared_kl_with_and_without_a_mask():
+    r = rng()
+    teacher, student = r.normal(0, 2, (4, 3)), r.normal(0, 2, (4, 3))
+    for temperature in (1.0, 2.0, 4.0):
+        expected = temperature ** 2 * kl(teacher / temperature, student / temperature).mean()
+        found = float(losses.soft_target_loss(tf.constant(teacher), tf.constant(student), temperature))
+        assert found == pytest.approx(expected, rel=RTOL)
+    # per-token logits: only real tokens count (the padded positions hold wild logits that must not matter)
+    teacher, student = r.normal(0, 2, (3, 5, 4)), r.normal(0, 2, (3, 5, 4))
+    student[MASK == 0] = 50.0
+    expected = 4.0 * masked_mean(kl(teacher / 2, student / 2), MASK)
+    assert float(losses.soft_target_loss(teacher, student, 2.0, mask=MASK)) == pytest.approx(expected, rel=RTOL)
+    # with every token real, the masked path equals Keras' LogitsDistillation on the flattened rows
+    ones = np.ones((3, 5), np.int32)
+    flat = losses.soft_target_loss(teacher.reshape(15, 4), student.reshape(15, 4), 3.0)
+    assert float(losses.soft_target_loss(teacher, student, 3.0, mask=ones)) == pytest.approx(float(flat), rel=RTOL)
+
+
+def test_regression_and_hidden_states_through_a_projection():
+    r = rng(1)
+    teacher, student = r.normal(size=6), r.normal(size=6)
+    assert float(losses.regression_distillation_loss(teacher, student)) == pytest.approx(
+        ((teacher - student) ** 2).mean(), rel=RTOL)
+    teacher, student, weight = r.normal(size=(3, 5, 8)), r.normal(size=(3, 5, 4)), r.normal(size=(4, 8))
+    expected = masked_mean(((student @ weight - teacher) ** 2).mean(-1), MASK)
+    found = losses.hidden_state_loss(teacher, student, MASK, projection=lambda x: tf.matmul(x, weight))
+    assert float(found) == pytest.approx(expected, rel=RTOL)
+    with pytest.raises(ValueError, match="hidden widths differ \\(4 student, 8 teacher\\)"):
+        losses.hidden_state_loss(teacher, student, MASK)
+
+
+def test_attention_scores_and_distributions_count_real_queries_and_keys():
+    r = rng(2)
+    teacher = r.normal(size=(3, 2, 5, 5)) + adder(MASK)
+    student = r.normal(size=(3, 2, 5, 5)) + adder(MASK)
+    keys = MASK[:, None, None, :]
+    per_query = (((student - teacher) ** 2) * keys).sum(-1) / keys.sum(-1)  # [3, 2, 5]
+    expected = masked_mean(per_query.mean(1), MASK)
+    assert float(losses.attention_score_loss(teacher, student, MASK)) == pytest.approx(expected, rel=RTOL)
+    expected = masked_mean(kl(teacher, student).mean(1), MASK)
+    assert float(losses.attention_distribution_loss(teacher, student, MASK)) == pytest.approx(expected, rel=RTOL)
+    with pytest.raises(ValueError, match="as many heads in the student as in the teacher \\(4 and 2\\)"):
+        losses.attention_score_loss(teacher, np.concatenate([student, student], 1), MASK)
+
+
+def regroup(vectors, heads):
+    batch, count, seq, size = vectors.shape
+    joined = vectors.transpose(0, 2, 1, 3).reshape(batch, seq, count * size)
+    return joined.reshape(batch, seq, heads, count * size // heads).transpose(0, 2, 1, 3)
+
+
+def relation_logits(vectors, mask):
+    return vectors @ vectors.transpose(0, 1, 3, 2) / np.sqrt(vectors.shape[-1]) + adder(mask)
+
+
+def test_value_relations_with_matching_and_mismatched_heads():
+    r = rng(3)
+    teacher, student = r.normal(size=(3, 4, 5, 8)), r.normal(size=(3, 4, 5, 6))  # same heads, other widths
+    expected = masked_mean(kl(relation_logits(teacher, MASK), relation_logits(student, MASK)).mean(1), MASK)
+    assert float(losses.self_relation_loss(teacher, student, MASK)) == pytest.approx(expected, rel=RTOL)
+    # MiniLM v2: 4 teacher heads of 8 and 2 student heads of 8, both regrouped into 4 relation heads
+    student = r.normal(size=(3, 2, 5, 8))
+    t, s = regroup(teacher, 4), regroup(student, 4)
+    assert t.shape == (3, 4, 5, 8) and s.shape == (3, 4, 5, 4)
+    expected = masked_mean(kl(relation_logits(t, MASK), relation_logits(s, MASK)).mean(1), MASK)
+    found = losses.self_relation_loss(teacher, student, MASK, relation_heads=4)
+    assert float(found) == pytest.approx(expected, rel=RTOL)
+    with pytest.raises(ValueError, match="\\(2 and 4\\); set relation_heads"):
+        losses.self_relation_loss(teacher, student, MASK)
+
+
+def test_layer_maps():
+    assert uniform_layer_map(12, 4) == [(1, 3), (2, 6), (3, 9), (4, 12)]
+    assert uniform_layer_map(6, 6) == [(m, m) for m in range(1, 7)]
+    assert parse_layer_map("last", 12, 4) == [(4, 12)]
+    assert parse_layer_map(" 2:6, 0:0,1:2", 12, 4) == [(0, 0), (1, 2), (2, 6)]
+    for text, message in (("1:13", "out of range: the student has layers 0 \\(embeddings\\) to 4, the teacher "
+                                   "0 to 12"),
+                          ("1:3,1:6", "student layer 1 appears twice"), ("1-3", "'1-3' is not STUDENT:TEACHER")):
+        with pytest.raises(ConfigError, match=message):
+            parse_layer_map(text, 12, 4)
+    with pytest.raises(ConfigError, match="the teacher's 12 layers to be a multiple of the student's 5"):
+        uniform_layer_map(12, 5)
+
+
+def test_encoder_internals_are_the_models_own_forward_pass():
+    config = AlbertConfig(vocab_size=300, embedding_size=16, hidden_size=32, num_hidden_layers=4,
+                          num_hidden_groups=2, inner_group_num=2, num_attention_heads=4, intermediate_size=64,
+                          max_position_embeddings=40)
+    encoder = scrambled(AlbertEncoder(config, output_all_layers=True))
+    ids = np.random.default_rng(4).integers(5, 300, (3, 5)).astype(np.int32) * MASK
+    inputs = {"input_ids": ids, "input_mask": MASK, "segment_ids": np.zeros_like(ids)}
+    model, internals = encoder(inputs, training=False), encoder.internals(inputs)
+    # the same layers in the same order: equal to the last bit
+    np.testing.assert_array_equal(internals["sequence_output"], model["sequence_output"])
+    np.testing.assert_array_equal(internals["pooled_output"], model["pooled_output"])
+    assert len(internals["hidden_states"]) == len(internals["attention"]) == 4
+    for ours, theirs in zip(internals["hidden_states"], model["encoder_outputs"]):
+        np.testing.assert_array_equal(ours, theirs)
+    assert internals["embedding_output"].shape == (3, 5, 32)
+    for layer in internals["attention"]:
+        q, k = layer["queries"].numpy(), layer["keys"].numpy()
+        assert q.shape == layer["values"].shape == (3, 4, 5, 8)
+        expected = q @ k.transpose(0, 1, 3, 2) / np.sqrt(8) + adder(MASK)
+        np.testing.assert_allclose(layer["attention_logits"], expected, rtol=RTOL, atol=1e-4)
