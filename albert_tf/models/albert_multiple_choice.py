@@ -47,10 +47,12 @@ class AlbertMultipleChoice(FinetuningModel):
         # === Variables ===
         self._build_with_dummy_batch(leading_shape=(1, num_choices))
 
-    def call(self, inputs, training=False):
-        flat = {name: tf.reshape(inputs[name], [-1, tf.shape(inputs[name])[-1]]) for name in ENCODER_INPUTS}
-        pooled = self.encode(flat, training)["pooled_output"]
-        scores = self.scorer(self.dropout(pooled, training=training))
+    def encoder_inputs(self, inputs):
+        """[batch, choices, length] -> [batch * choices, length]."""
+        return {name: tf.reshape(inputs[name], [-1, tf.shape(inputs[name])[-1]]) for name in ENCODER_INPUTS}
+
+    def head(self, encoder_outputs, inputs, training):
+        scores = self.scorer(self.dropout(encoder_outputs["pooled_output"], training=training))
         return {"logits": tf.reshape(scores, tf.shape(inputs["input_ids"])[:-1])}  # [B, K] of these inputs
 
     def get_config(self):

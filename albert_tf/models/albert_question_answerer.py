@@ -58,8 +58,8 @@ class AlbertQuestionAnswerer(FinetuningModel):
         self._build_with_dummy_batch(
             {"p_mask": tf.zeros([1, 8], tf.int32)} if version_2_with_negative else None)
 
-    def call(self, inputs, training=False):
-        sequence_output = self.encode(inputs, training)["sequence_output"]
+    def head(self, encoder_outputs, inputs, training):
+        sequence_output = encoder_outputs["sequence_output"]
         if self.version_2_with_negative:
             return self.span_head(sequence_output, inputs["p_mask"], inputs.get("start_positions"),
                                   training=training)

@@ -25,8 +25,8 @@ class DenseHeadModel(FinetuningModel):
         # === Variables ===
         self._build_with_dummy_batch()
 
-    def call(self, inputs, training=False):
-        features = self.encode(inputs, training)[self.features]
+    def head(self, encoder_outputs, inputs, training):
+        features = encoder_outputs[self.features]
         return {"logits": self.classifier(self.dropout(features, training=training))}
 
     def get_config(self):

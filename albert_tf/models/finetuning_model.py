@@ -24,8 +24,25 @@ class FinetuningModel(ConfigRoundTrip, keras.Model):
         self.config = config
         self.encoder = AlbertEncoder(config, dtype=dtype, name="encoder")
 
+    def call(self, inputs, training=False):
+        return self.head(self.encode(inputs, training), inputs, training)
+
+    def encoder_inputs(self, inputs):
+        """The encoder's inputs among the model's (multiple choice flattens its choices)."""
+        return {name: inputs[name] for name in ENCODER_INPUTS}
+
     def encode(self, inputs, training):
-        return self.encoder({name: inputs[name] for name in ENCODER_INPUTS}, training=training)
+        return self.encoder(self.encoder_inputs(inputs), training=training)
+
+    def head(self, encoder_outputs, inputs, training):
+        """The head's outputs (a dict) from the encoder's (`sequence_output`, `pooled_output`) and the inputs."""
+        raise NotImplementedError
+
+    def internals(self, inputs, training=False):
+        """(outputs, encoder internals) of one forward pass: what distillation matches of a task model
+        (`AlbertEncoder.internals`)."""
+        internals = self.encoder.internals(self.encoder_inputs(inputs), training=training)
+        return self.head(internals, inputs, training), internals
 
     def _build_with_dummy_batch(self, extra_inputs=None, leading_shape=(1,)):
         ids = tf.fill(list(leading_shape) + [8], 2)

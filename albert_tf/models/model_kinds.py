@@ -126,12 +126,13 @@ class ModelKind:
     def model_class(self):
         return getattr(models, self.class_name)
 
-    def build(self, albert_config, **options):
-        """The model of this kind; `options` are constructor arguments (num_classes, dropout_rate, ...)."""
+    def build(self, albert_config, dtype=None, **options):
+        """The model of this kind; `options` are constructor arguments (num_classes, dropout_rate, ...);
+        `dtype` a dtype policy name ("mixed_bfloat16"; default: the global policy)."""
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             raise TypeError(f"{self.name} models take {list(self.options) or 'no options'}, not {unknown}")
-        return self.model_class(albert_config, **options)
+        return self.model_class(albert_config, **options, **({"dtype": dtype} if dtype else {}))
 
     @property
     def hf_architecture(self):
@@ -261,7 +262,7 @@ def recognise_original(shapes):
     raise AssertionError("the encoder row recognises every checkpoint")
 
 
-def model_for_original(albert_config, shapes, name=None, **given):
+def model_for_original(albert_config, shapes, name=None, dtype=None, **given):
     """The model of kind `name` (None: the kind the names show) for an original-layout checkpoint with
     variables {name: shape}; options the names tell (number of classes, SQuAD v2.0) unless `given`."""
     kind = kind_named(name) if name else recognise_original(shapes)[0]
@@ -270,7 +271,7 @@ def model_for_original(albert_config, shapes, name=None, **given):
     if "num_classes" in kind.options and "num_classes" not in options:
         raise ConfigError(f"num_classes is not set and the checkpoint has no {kind.name} head to read it from "
                           "(original-layout output_weights); set num_classes (1 for regression)")
-    return kind.build(albert_config, **options)
+    return kind.build(albert_config, dtype=dtype, **options)
 
 
 def recognise_hf(shapes):

@@ -69,6 +69,11 @@ class Task:
         """The Keras model to train (built under the strategy's scope)."""
         return kind_named(self.kind).build(albert_config, **self.model_options())
 
+    def exported_model(self, model):
+        """The part of the trained model that is saved in the original layout, exported and initialised from
+        init_checkpoint (a distillation run's student); the model itself for every other task."""
+        return model
+
     def dataset(self, split, batch_size, is_training, input_context, seed, skip_batches=0):
         """The `tf.data.Dataset` of one input pipeline; `batch_size` is the global batch size."""
         raise NotImplementedError

@@ -195,8 +195,8 @@ class TrainingLoop:
             logging.info("resumed from %s at step %d", restored, self.step)
             self.compare_run_settings()
         elif self.config.init_checkpoint:
-            load_initial_weights(self.model, self.config.init_checkpoint, self.config.init_from_group0,
-                                 strict=self.task.strict_init)
+            load_initial_weights(self.task.exported_model(self.model), self.config.init_checkpoint,
+                                 self.config.init_from_group0, strict=self.task.strict_init)
             self.record_run_settings()
         elif not self.config.do_train:
             raise ConfigError(
@@ -268,7 +268,7 @@ class TrainingLoop:
         return True
 
     def write_best_copies(self, record):
-        save_checkpoint(self.model, self.best_export, global_step=record["step"])
+        save_checkpoint(self.task.exported_model(self.model), self.best_export, global_step=record["step"])
         with atomic_open(self.best_file, "w") as f:  # the copy follows the weights it describes
             json.dump(record, f, indent=2, sort_keys=True)
 
@@ -434,7 +434,7 @@ class TrainingLoop:
         best_export = self.best_export
         if not (config.do_eval and os.path.exists(best_export + ".index")):
             best_export = os.path.join(self.work_dir, "export", f"model.ckpt-{step}")
-            save_checkpoint(self.model, best_export, global_step=step)
+            save_checkpoint(self.task.exported_model(self.model), best_export, global_step=step)
         outputs.insert(0, ("checkpoints (resume, --init_checkpoint)", os.path.join(self.work_dir, "checkpoints")))
         outputs.insert(1, ("original-layout export (load_checkpoint, TF1 code)", best_export))
         module = task.serving_module(self.model) if config.export_saved_model and self.is_chief else None

@@ -1,0 +1,64 @@
+"""The settings of a distillation run (no TensorFlow; field names are the flag names of albert-distill)."""
+
+import dataclasses
+from typing import Optional
+
+from albert_tf.config_fields import setting
+from albert_tf.errors import ConfigError
+
+TEACHER_DTYPES = ("float32", "bfloat16")
+
+
+@dataclasses.dataclass
+class DistillationConfig:
+    """Which teacher, and how much each loss counts (a weight of 0 turns a loss off)."""
+
+    teacher_checkpoint: Optional[str] = setting(
+        None, "The teacher: an original-layout checkpoint with albert_config.json beside it (a run's "
+              "export/model.ckpt-best, a Google or albert_zh release) or a Hugging Face folder.")
+    teacher_dtype: str = setting("float32", "The teacher's compute dtype (bfloat16: faster where the CPU or GPU "
+                                            "has it; the student trains in the run's precision).",
+                                 choices=TEACHER_DTYPES)
+    temperature: float = setting(1.0, "Softmax temperature of the soft targets (their loss is scaled by T^2).")
+    soft_target_weight: float = setting(1.0, "Soft targets: KL to the teacher's predictions (DistilBERT; "
+                                             "a regressor: MSE to its scores).")
+    hard_label_weight: float = setting(0.0, "The task's own loss on the gold labels.")
+    hidden_weight: float = setting(0.0, "TinyBERT: MSE between mapped layers' outputs (through a learned "
+                                        "projection when widths differ).")
+    embedding_weight: float = setting(0.0, "TinyBERT: MSE between the embedding outputs (projected likewise).")
+    attention_score_weight: float = setting(0.0, "TinyBERT: MSE between mapped layers' attention logits "
+                                                 "(needs equal head counts).")
+    attention_kl_weight: float = setting(0.0, "MiniLM: KL between mapped layers' attention distributions "
+                                              "(needs equal head counts).")
+    value_relation_weight: float = setting(0.0, "MiniLM: KL between mapped layers' value-value relations.")
+    query_key_relation_weight: float = setting(0.0, "MiniLM v2: KL between query-query and key-key relations "
+                                                    "(each half this weight).")
+    relation_heads: Optional[int] = setting(None, "MiniLM v2: regroup both models' heads into this many relation "
+                                                  "heads (lets head counts differ); unset: the heads as they are.")
+    layer_map: str = setting("uniform", "Student:teacher layer pairs for the layer losses: uniform (TinyBERT), "
+                                        "last (MiniLM) or pairs such as \"1:3,2:6,3:9,4:12\".")
+
+    LAYER_WEIGHTS = ("hidden_weight", "attention_score_weight", "attention_kl_weight", "value_relation_weight",
+                     "query_key_relation_weight")
+
+    def validate(self):
+        problems = []
+        if not self.teacher_checkpoint:
+            problems.append("teacher_checkpoint is not set: give the teacher's checkpoint (e.g. a fine-tuning "
+                            "run's export/model.ckpt-best) or Hugging Face folder")
+        weights = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.endswith("_weight")}
+        negative = [f"{name}={value}" for name, value in weights.items() if value < 0]
+        if negative:
+            problems.append(f"{', '.join(negative)}: weights are >= 0 (0 turns a loss off)")
+        if not any(weights.values()):
+            problems.append("every loss weight is 0: set soft_target_weight (the usual start) or another")
+        if self.temperature <= 0:
+            problems.append(f"temperature={self.temperature}: expected > 0 (1 = the plain softmax)")
+        if self.relation_heads is not None and self.relation_heads < 1:
+            problems.append(f"relation_heads={self.relation_heads}: expected >= 1")
+        ConfigError.check(problems, "distillation settings")
+        return self
+
+    def uses_layers(self):
+        """Whether a layer loss is on (the layer map and the internals are needed)."""
+        return any(getattr(self, name) for name in self.LAYER_WEIGHTS)
