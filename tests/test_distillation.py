@@ -5,6 +5,7 @@ rounding about n * 2^-24 < 1e-5); Keras' KL clips probabilities at 1e-7, which m
 1e-7 * |log 1e-7| = 2e-6 for logits of the sizes used here. So 1e-5 relative.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -147,3 +148,138 @@ def test_encoder_internals_are_the_models_own_forward_pass():
         assert q.shape == layer["values"].shape == (3, 4, 5, 8)
         expected = q @ k.transpose(0, 1, 3, 2) / np.sqrt(8) + adder(MASK)
         np.testing.assert_allclose(layer["attention_logits"], expected, rtol=RTOL, atol=1e-4)
+
+
+# --- a student imitating a fixed random teacher ---------------------------------------------------------
+
+WORDS = [f"w{i}" for i in range(24)]
+STUDENT = {}  # the student's config: the teacher's with these changes
+
+
+def toy_classifier_task(folder):
+    from albert_tf.tasks.registry import create_task
+
+    return create_task("classifier", task_name="generic", train_file=str(folder / "train.tsv"),
+                       dev_file=str(folder / "dev.tsv"), label_list="0,1", vocab_file=str(folder / "vocab.txt"),
+                       do_lower_case=False, max_seq_length=32)
+
+
+def toy_task(folder, seed=0):
+    """A classifier task on sentences of 24 words (every word seen in training), a WordPiece vocabulary of
+    them, and the teacher: a 2-layer classifier with the initialiser's random weights and a head that splits
+    the sentences in half, saved as a run's export. Returns (task, teacher, student config file)."""
+    from albert_tf.checkpoints.original_checkpoint import save_checkpoint
+    from albert_tf.models import AlbertClassifier
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    r = np.random.default_rng(seed)
+    for name, count in (("train.tsv", 4096), ("dev.tsv", 256)):
+        rows = ["sentence\tlabel"] + [" ".join(r.choice(WORDS, r.integers(3, 12))) + f"\t{r.integers(2)}"
+                                      for _ in range(count)]
+        (folder / name).write_text("\n".join(rows) + "\n")
+    teacher_config = AlbertConfig(vocab_size=len(vocab), embedding_size=16, hidden_size=32, num_hidden_layers=2,
+                                  num_attention_heads=4, intermediate_size=64, max_position_embeddings=32)
+    keras.utils.set_random_seed(seed)  # one teacher, the same on every run of the test
+    teacher = AlbertClassifier(teacher_config, num_classes=2)
+    task = toy_classifier_task(folder)
+    # the head's logit differences spread with std 4 over the training sentences, split at their median
+    difference = np.diff(logits(teacher, task, "train"), axis=-1)[:, 0]
+    head = teacher.classifier
+    head.output_weights.assign(head.output_weights * (4.0 / difference.std()))
+    difference = np.diff(logits(teacher, task, "train"), axis=-1)[:, 0]
+    head.output_bias.assign(head.output_bias + np.array([0.0, -float(np.median(difference))]))
+    save_checkpoint(teacher, str(folder / "teacher" / "model.ckpt-best"))
+    student_config = folder / "student_config.json"
+    AlbertConfig.from_dict(dict(teacher_config.to_dict(), **STUDENT)).to_json_file(str(student_config))
+    return task, teacher, student_config
+
+
+def toy_distillation(folder, output_dir, losses=None, **overrides):
+    """(DistillationTask, TrainingConfig) of the toy task's distillation into `output_dir`: soft targets and
+    TinyBERT's layer losses, or the `losses` (DistillationConfig fields) given."""
+    from albert_tf.distillation.distillation_config import DistillationConfig
+    from albert_tf.distillation.distillation_task import DistillationTask
+    from albert_tf.training.training_config import TrainingConfig
+
+    losses = losses or dict(soft_target_weight=1.0, temperature=2.0, hidden_weight=1.0, attention_score_weight=1.0,
+                            embedding_weight=1.0)
+    distillation = DistillationConfig(teacher_checkpoint=str(folder / "teacher" / "model.ckpt-best"), **losses)
+    settings = dict(albert_config_file=str(folder / "student_config.json"), output_dir=str(output_dir),
+                    do_train=True, do_eval=False, train_batch_size=32, learning_rate=3e-3, num_train_steps=1200,
+                    num_warmup_steps=30, save_checkpoints_steps=400, log_steps=200, export_saved_model=False,
+                    deterministic=True)
+    settings.update(overrides)
+    return DistillationTask(toy_classifier_task(folder), distillation), TrainingConfig.for_finetuning(**settings)
+
+
+def logits(model, task, split):
+    features = task.features(split)
+    longest = max(len(ids) for ids in features["input_ids"])
+    ids = np.array([ids + [0] * (longest - len(ids)) for ids in features["input_ids"]], np.int32)
+    inputs = {"input_ids": ids, "input_mask": (ids > 0).astype(np.int32), "segment_ids": np.zeros_like(ids)}
+    return model(inputs, training=False)["logits"].numpy()
+
+
+def predictions(model, task, split):
+    return logits(model, task, split).argmax(-1)
+
+
+@pytest.mark.integration  # about 30 s on 2 cores
+def test_a_student_learns_to_agree_with_a_random_teacher(tmp_path):
+    from albert_tf.checkpoints.original_checkpoint import load_checkpoint
+    from albert_tf.models import AlbertClassifier
+    from albert_tf.training.training_loop import run_training
+
+    task, teacher, student_config = toy_task(tmp_path)
+    run_training(*toy_distillation(tmp_path, tmp_path / "run", export_saved_model=True))
+    student = AlbertClassifier(AlbertConfig.from_json_file(str(student_config)), num_classes=2)
+    expected = predictions(teacher, task, "dev")
+    assert 0.3 < expected.mean() < 0.7  # the teacher's labels are not one class
+    untrained = (predictions(student, task, "dev") == expected).mean()
+    load_checkpoint(student, str(tmp_path / "run" / "export" / "model.ckpt-1200"))  # the student, exported
+    agreement = (predictions(student, task, "dev") == expected).mean()
+    assert agreement >= 0.99 and untrained < 0.75, (agreement, untrained)  # measured: 0.996 and 0.46
+    # the run's SavedModel is the student (not the student with its teacher): its logits are the student's
+    import tensorflow_text  # noqa: F401  (the text signatures' ops)
+
+    exported = tf.saved_model.load(str(tmp_path / "run" / "saved_model"))
+    features = task.features("dev")
+    ids = np.array([row + [0] * (32 - len(row)) for row in features["input_ids"]], np.int32)
+    inputs = {"input_ids": ids, "input_mask": (ids > 0).astype(np.int32), "segment_ids": np.zeros_like(ids)}
+    served = exported.signatures["tokens"](**{k: tf.constant(v) for k, v in inputs.items()})["logits"].numpy()
+    np.testing.assert_allclose(served, student(inputs, training=False)["logits"].numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.integration  # three short runs in subprocesses and here
+def test_a_distillation_killed_mid_run_resumes_bit_identical(tmp_path, caplog):
+    import os
+    import re
+    import sys
+
+    import processes
+    from albert_tf.training.training_loop import run_training
+    from distillation_job import SETTINGS
+    from test_kill_points import weights
+
+    toy_task(tmp_path)
+    driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distillation_job.py")
+
+    def drive(output_dir, kill_after):
+        return processes.run([sys.executable, driver, str(tmp_path), str(output_dir), str(kill_after)],
+                             capture_output=True, text=True, timeout=300)
+
+    straight = drive(tmp_path / "straight", 0)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    killed = drive(tmp_path / "killed", 2)  # after a checkpoint's state file, before the run's end
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert not (tmp_path / "killed" / "export").exists() or not list((tmp_path / "killed" / "export").iterdir())
+    caplog.set_level("INFO", logger="absl")
+    run_training(*toy_distillation(tmp_path, tmp_path / "killed", **SETTINGS))
+    resumed = re.search(r"resumed from \S*ckpt-(\d+) at step (\d+)", caplog.text)
+    assert resumed and resumed.group(1) == resumed.group(2) and int(resumed.group(1)) in (20, 40)  # not restarted
+    for name in ("export/model.ckpt-60", "checkpoints/ckpt-60"):
+        ours, theirs = weights(tmp_path / "killed" / name), weights(tmp_path / "straight" / name)
+        assert sorted(ours) == sorted(theirs)
+        for key in theirs:
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=f"{name}: {key}")
