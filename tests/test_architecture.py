@@ -124,7 +124,7 @@ from albert_tf.cli import {command} as cli
 for path in {files!r}:
     cli.FLAGS.unparse_flags()
     cli.FLAGS(["cli", "--flagfile=" + path] + {extras!r})
-    task, training = cli.configs_from_flags()
+    task, training = cli.configs_from_flags()[:2]
     print(json.dumps({{"file": path, "steps": training.num_train_steps, "seq": task.max_seq_length,
                       "lr": training.learning_rate}}))
 """

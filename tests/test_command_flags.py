@@ -3,7 +3,8 @@
 The flags are generated from the config dataclasses' fields; this pins what users type and what a
 flagfile may hold. A deliberate change rewrites the file: `python tests/test_command_flags.py --write`
 (from tests/). Recorded before the flags were generated; since then squad and ner lost --data_dir,
-which they defined and never read, albert-export gained --labels and albert-serve arrived.
+which they defined and never read, albert-export gained --labels, albert-serve arrived, and the fine-tuning
+commands gained the distillation flags (albert-distill TASK runs them with a teacher).
 """
 
 import json

@@ -283,3 +283,34 @@ def test_a_distillation_killed_mid_run_resumes_bit_identical(tmp_path, caplog):
         assert sorted(ours) == sorted(theirs)
         for key in theirs:
             np.testing.assert_array_equal(ours[key], theirs[key], err_msg=f"{name}: {key}")
+
+
+@pytest.mark.integration  # the command in a subprocess
+def test_the_command_distils_and_exports_the_student(tmp_path):
+    import json
+    import os
+    import sys
+
+    import processes
+    from conftest import REPO
+
+    toy_task(tmp_path)
+    command = [sys.executable, "-c", "from albert_tf.cli.distill import run; run()", "classifier",
+               "--task_name=generic", f"--train_file={tmp_path / 'train.tsv'}", f"--dev_file={tmp_path / 'dev.tsv'}",
+               "--label_list=0,1", f"--vocab_file={tmp_path / 'vocab.txt'}", "--nodo_lower_case",
+               f"--albert_config_file={tmp_path / 'student_config.json'}", f"--output_dir={tmp_path / 'run'}",
+               "--do_train", "--do_eval", "--num_train_steps=20", "--num_warmup_steps=2", "--train_batch_size=16",
+               "--save_checkpoints_steps=10", f"--teacher_checkpoint={tmp_path / 'teacher' / 'model.ckpt-best'}",
+               "--hidden_weight=1", "--attention_kl_weight=1", "--value_relation_weight=1", "--layer_map=last"]
+    result = processes.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "teacher: classifier model from" in result.stderr
+    assert os.path.exists(tmp_path / "run" / "export" / "model.ckpt-best.index")
+    info = json.loads((tmp_path / "run" / "saved_model" / "export_info.json").read_text())
+    assert info["serving"]["kind"] == "classifier"
+    # every weight of the student's export is the student's: its config, not the teacher's
+    config = json.loads((tmp_path / "run" / "export" / "albert_config.json").read_text())
+    assert config == json.loads((tmp_path / "student_config.json").read_text())
+    missing = processes.run(command[:4] + [f"--output_dir={tmp_path / 'other'}", "--teacher_checkpoint="],
+                            capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert missing.returncode == 1 and "teacher_checkpoint is not set" in missing.stderr

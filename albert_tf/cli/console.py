@@ -113,15 +113,21 @@ def start_tensorflow():
         import tensorflow  # noqa: F401
 
 
-def run_job(task_name, task_config, training_config):
-    """Starts TensorFlow quietly, then runs the one training loop on the task; prints and returns its outputs."""
+def run_job(task_name, task_config, training_config, distillation_config=None):
+    """Starts TensorFlow quietly, then runs the one training loop on the task (its model distilled from a teacher
+    when `distillation_config` is given); prints and returns its outputs."""
     start_tensorflow()
     # Imported here rather than at the top: TensorFlow must start after the settings above, and
     # `--helpfull` should not wait for it.
     from albert_tf.tasks.registry import create_task
     from albert_tf.training.training_loop import run_training
 
-    outputs = run_training(create_task(task_name, task_config), training_config)
+    task = create_task(task_name, task_config)
+    if distillation_config is not None:
+        from albert_tf.distillation.distillation_task import DistillationTask
+
+        task = DistillationTask(task, distillation_config)
+    outputs = run_training(task, training_config)
     print(f"\nOutputs in {os.path.abspath(training_config.output_dir)}")
     for description, path in outputs:
         print(f"  {description}: {path}")

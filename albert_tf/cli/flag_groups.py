@@ -15,6 +15,7 @@ from absl import flags, logging
 
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.cli import console
+from albert_tf.distillation.distillation_config import DistillationConfig
 from albert_tf.training.training_config import TrainingConfig
 
 FLAGS = flags.FLAGS
@@ -63,8 +64,8 @@ def finetuning_command(task_name, task_defaults, module):
     define_finetuning_flags(task_defaults)
 
     def configs_from_flags():
-        """(task config, training config) from the parsed flags, validated."""
-        return finetuning_configs(task_defaults)
+        """(task config, training config, distillation config or None) from the parsed flags, validated."""
+        return (*finetuning_configs(task_defaults), distillation_config())
 
     configs_from_flags.__module__ = module
     return (configs_from_flags, *console.job_command(task_name, configs_from_flags))
@@ -74,6 +75,14 @@ def finetuning_configs(task_defaults):
     """(task config, training config) of a fine-tuning command from the parsed flags, validated."""
     return (fit_to_model(config_from_flags(task_defaults), FLAGS.albert_config_file).validate(),
             config_from_flags(TrainingConfig.for_finetuning()).validate())
+
+
+def distillation_config():
+    """The run's `DistillationConfig` when --teacher_checkpoint is given (the model trained is then a student
+    of that teacher), else None."""
+    if not FLAGS.teacher_checkpoint:
+        return None
+    return config_from_flags(DistillationConfig()).validate()
 
 
 def fit_to_model(config, albert_config_file):
@@ -121,7 +130,9 @@ def config_from_flags(defaults, **overrides):
 
 
 def define_finetuning_flags(task_defaults):
-    """What run_classifier.py, run_squad.py, run_race.py and run_ner.py define: the loop's settings and every
-    field of the task's config (model, vocabulary, data, head)."""
+    """What run_classifier.py, run_squad.py, run_race.py and run_ner.py define: the loop's settings, every
+    field of the task's config (model, vocabulary, data, head) and the distillation settings (used when
+    --teacher_checkpoint is given)."""
     define_flags(TrainingConfig.for_finetuning(), skip=("max_eval_steps", "eval_during_training"))
     define_flags(task_defaults)
+    define_flags(DistillationConfig())
