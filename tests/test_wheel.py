@@ -11,7 +11,8 @@ from conftest import REPO
 pytestmark = pytest.mark.integration  # builds a wheel and runs a command in a subprocess
 
 COMMANDS = ("albert-pretrain", "albert-classifier", "albert-squad", "albert-race", "albert-create-pretraining-data",
-            "albert-train-sentencepiece", "albert-export", "albert-convert", "albert-squad-eval", "albert-serve")
+            "albert-train-sentencepiece", "albert-export", "albert-convert", "albert-squad-eval", "albert-serve",
+            "albert-distill")
 # Each absl command and one flag that only it defines (its --help must show it, with its help text).
 OWN_FLAGS = {"albert-pretrain": "--[no]demo", "albert-classifier": "--task_name", "albert-squad": "--doc_stride",
              "albert-race": "--max_qa_length", "albert-create-pretraining-data": "--dupe_factor",
@@ -43,6 +44,11 @@ def test_wheel_console_scripts_run_the_demo(tmp_path):
         shown = processes.run([sys.executable, str(target / "bin" / name), "--help"], timeout=120, cwd=work, env=env)
         assert shown.returncode == 0 and own_flag in shown.stdout, (name, shown.stdout[-2000:])
         assert "\n  --flagfile" not in shown.stdout and "\n  --log_dir" not in shown.stdout, name  # absl's: --helpfull
+    # albert-distill TASK: the task's flags with the teacher's, and this command's own docstring
+    shown = processes.run([sys.executable, str(target / "bin" / "albert-distill"), "classifier", "--help"],
+                          timeout=120, cwd=work, env=env)
+    assert shown.returncode == 0 and "--teacher_checkpoint" in shown.stdout and "--task_name" in shown.stdout
+    assert "albert-distill TASK" in shown.stdout, shown.stdout[-2000:]
     # The console script of the SQuAD scorer exits 0 after printing the scores (it returned them before: exit 1).
     (work / "data.json").write_text('{"data": [{"paragraphs": [{"context": "Denver won.", "qas": [{"id": "q1", '
                                     '"question": "Who?", "answers": [{"text": "Denver", "answer_start": 0}]}]}]}]}')
