@@ -314,3 +314,67 @@ def test_the_command_distils_and_exports_the_student(tmp_path):
     missing = processes.run(command[:4] + [f"--output_dir={tmp_path / 'other'}", "--teacher_checkpoint="],
                             capture_output=True, text=True, timeout=120, cwd=REPO)
     assert missing.returncode == 1 and "teacher_checkpoint is not set" in missing.stderr
+
+
+@pytest.mark.integration  # pretraining data, two short runs
+def test_general_then_task_distillation(tmp_path, caplog):
+    """TinyBERT's two stages: a student of a pretrainer teacher on pretraining data (its layer losses and
+    the masked tokens' soft targets fall), then that student's export initialises a task distillation."""
+    import json
+    import os
+
+    from albert_tf.checkpoints.original_checkpoint import save_checkpoint
+    from albert_tf.data.create_pretraining_data import create_pretraining_data
+    from albert_tf.data.pretraining_instances import InstanceOptions
+    from albert_tf.distillation.distillation_config import DistillationConfig
+    from albert_tf.distillation.distillation_task import DistillationTask
+    from albert_tf.models import AlbertPretrainer
+    from albert_tf.tasks.registry import create_task
+    from albert_tf.training.training_config import TrainingConfig
+    from albert_tf.training.training_loop import run_training
+    from conftest import REPO, TEST_DATA
+
+    spm = os.path.join(TEST_DATA, "sentencepiece/albert_de_privately/30k-clean.model")
+    records = str(tmp_path / "train.tfrecord")
+    create_pretraining_data([os.path.join(REPO, "albert_tf/demo/corpus.txt")], [records], spm_model_file=spm,
+                            options=InstanceOptions(max_seq_length=64, max_predictions_per_seq=10), dupe_factor=1,
+                            log=lambda _: None)
+    teacher_config = AlbertConfig(vocab_size=30000, embedding_size=16, hidden_size=32, num_hidden_layers=4,
+                                  num_attention_heads=4, intermediate_size=64, max_position_embeddings=64)
+    keras.utils.set_random_seed(1)
+    save_checkpoint(scrambled(AlbertPretrainer(teacher_config)), str(tmp_path / "teacher" / "model.ckpt-best"))
+    AlbertConfig.from_dict(dict(teacher_config.to_dict(), hidden_size=16, num_hidden_layers=2,
+                                intermediate_size=32)).to_json_file(str(tmp_path / "student.json"))
+    general = DistillationConfig(teacher_checkpoint=str(tmp_path / "teacher" / "model.ckpt-best"),
+                                 soft_target_weight=1.0, attention_kl_weight=1.0, value_relation_weight=1.0,
+                                 layer_map="last")  # MiniLM's recipe, and the masked tokens' soft targets
+    task = create_task("pretraining", input_file=records, max_seq_length=64, max_predictions_per_seq=10,
+                       shuffle_buffer_size=50)
+    run_training(DistillationTask(task, general), TrainingConfig.for_pretraining(
+        albert_config_file=str(tmp_path / "student.json"), output_dir=str(tmp_path / "general"), do_train=True,
+        train_batch_size=16, learning_rate=3e-3, num_train_steps=40, num_warmup_steps=4, log_steps=5,
+        save_checkpoints_steps=40, export_saved_model=False))
+    summaries = tf.compat.v1.train.summary_iterator
+    logged = {}
+    for name in os.listdir(tmp_path / "general" / "train"):
+        for event in summaries(str(tmp_path / "general" / "train" / name)):
+            for value in event.summary.value:
+                logged.setdefault(value.tag, []).append(float(tf.make_ndarray(value.tensor)))
+    for term in ("soft_target", "attention_kl", "value_relation"):
+        assert logged[term][-1] < logged[term][0], (term, logged[term])
+    # the second stage starts from the general student (its encoder: the heads differ)
+    from albert_tf.models import AlbertClassifier
+    from tiny_runs import tiny_classifier_job
+
+    exported = str(tmp_path / "general" / "export" / "model.ckpt-40")
+    assert json.loads((tmp_path / "general" / "export" / "albert_config.json").read_text())["hidden_size"] == 16
+    save_checkpoint(scrambled(AlbertClassifier(teacher_config, num_classes=2)),
+                    str(tmp_path / "task_teacher" / "model.ckpt-best"))
+    task, training = tiny_classifier_job(TEST_DATA, tmp_path, output_dir=tmp_path / "task",
+                                         albert_config_file=str(tmp_path / "student.json"),
+                                         init_checkpoint=exported, num_train_steps=2)
+    caplog.set_level("INFO", logger="absl")
+    run_training(DistillationTask(task, DistillationConfig(
+        teacher_checkpoint=str(tmp_path / "task_teacher" / "model.ckpt-best"), hidden_weight=1.0)), training)
+    assert "initialised from the original checkpoint" in caplog.text and "cls/predictions" in caplog.text
+    assert os.path.exists(tmp_path / "task" / "export" / "model.ckpt-2.index")

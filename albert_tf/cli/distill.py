@@ -5,10 +5,12 @@ r"""Distil a fine-tuned ALBERT into a smaller, faster student: albert-distill TA
         --output_dir=runs/sst-2-student --do_train --do_eval \
         --soft_target_weight=1 --temperature=2 --hidden_weight=1 --attention_score_weight=1
 
-TASK is classifier, squad, race or ner: the command takes every flag of albert-TASK (data, model, training;
---albert_config_file is the student's) and needs --teacher_checkpoint, the teacher (a run's
-export/model.ckpt-best, an original checkpoint with albert_config.json beside it, or a Hugging Face folder;
-a model of the same task). The loss weights (--soft_target_weight, --hard_label_weight, --hidden_weight,
+TASK is pretrain (general distillation: TinyBERT's first stage, on pretraining data, the teacher a pretrained
+model), classifier, squad, race or ner (task distillation): the command takes every flag of albert-TASK
+(data, model, training; --albert_config_file is the student's) and needs --teacher_checkpoint, the teacher
+(a run's export/model.ckpt-best, an original checkpoint with albert_config.json beside it, or a Hugging Face
+folder; a model of the same task). A general-distilled student's export is the --init_checkpoint of the
+task distillation that follows. The loss weights (--soft_target_weight, --hard_label_weight, --hidden_weight,
 --embedding_weight, --attention_score_weight, --attention_kl_weight, --value_relation_weight,
 --query_key_relation_weight; 0 turns one off), --temperature, --relation_heads and --layer_map choose the
 recipe (albert_tf.distillation). The run is an ordinary run of the loop: it resumes, evaluates the student,
@@ -24,8 +26,8 @@ from absl import flags
 from albert_tf.cli import console
 from albert_tf.errors import ConfigError
 
-COMMANDS = {"classifier": "albert_tf.cli.classifier", "squad": "albert_tf.cli.squad", "race": "albert_tf.cli.race",
-            "ner": "albert_tf.cli.ner"}
+COMMANDS = {"pretrain": "albert_tf.cli.pretrain", "classifier": "albert_tf.cli.classifier",
+            "squad": "albert_tf.cli.squad", "race": "albert_tf.cli.race", "ner": "albert_tf.cli.ner"}
 
 
 def usage():

@@ -14,6 +14,7 @@ import os
 from absl import flags
 
 from albert_tf.cli import console, flag_groups
+from albert_tf.distillation.distillation_config import DistillationConfig
 from albert_tf.tasks.pretraining_config import PretrainingConfig
 from albert_tf.training.training_config import TrainingConfig
 
@@ -30,6 +31,7 @@ flag_groups.define_flags(DEFAULTS, skip=("do_predict",), helps={
                           "sop, mlm, tokenization_info) and raw-text ones; needs the vocabulary (--spm_model_file, "
                           "--vocab_file or --corpus_file)."})
 flag_groups.define_flags(PretrainingConfig())
+flag_groups.define_flags(DistillationConfig())  # general distillation, with --teacher_checkpoint (a pretrainer)
 
 
 def apply_demo_defaults():
@@ -44,12 +46,13 @@ def apply_demo_defaults():
 
 
 def configs_from_flags():
-    """(pretraining data config, training config) from the parsed flags, validated."""
+    """(pretraining data config, training config, distillation config or None) from the parsed flags,
+    validated."""
     if FLAGS.demo:
         apply_demo_defaults()
     training = flag_groups.config_from_flags(DEFAULTS).validate()
     data = flag_groups.fit_to_model(flag_groups.config_from_flags(PretrainingConfig()), training.albert_config_file)
-    return data.validate(), training
+    return data.validate(), training, flag_groups.distillation_config()
 
 
 main, run = console.job_command("pretraining", configs_from_flags)  # run: the console script

@@ -55,7 +55,10 @@ class DistillationModel(keras.Model):
         weight, temperature = self.config.soft_target_weight, self.config.temperature
         if not weight:
             return {}
-        if self.kind == "squad":
+        if self.kind == "pretrainer":  # general distillation: the masked tokens' predictions (DistilBERT)
+            real = tf.cast(inputs["masked_lm_positions"] > 0, tf.int32)  # padded slots point at [CLS], 0
+            loss = losses.soft_target_loss(teacher["mlm_logits"], student["mlm_logits"], temperature, mask=real)
+        elif self.kind == "squad":
             if "start_logits" not in teacher:
                 raise NotImplementedError("soft targets of a SQuAD 2.0 head (its beam) are not distilled yet; use "
                                           "the layer losses, or a SQuAD 1.1 teacher")

@@ -1,9 +1,13 @@
 """The objective of a distillation run: the task's own loss (weighted) plus the distillation terms.
 
-`Trainer` divides an objective's sums by the global batch's normalizer (examples, or labelled tokens for
-NER); the distillation terms are means over a replica's batch, so each is counted as that mean times the
-replica's own normalizer: with one replica (or equal batches) the loss is exactly
-hard_label_weight x task loss + the sum of the weighted terms.
+Any task's objective is wrapped (fine-tuning's, or pretraining's MLM + SOP for general distillation): its
+sums and normalizers are kept and one normalizer is added, the example count. Each distillation term is
+a mean over a replica's batch, summed as that mean times the replica's examples and divided by the global
+batch's examples: with one replica (or equal batches) the loss is exactly
+`hard_label_weight x the task's loss + the sum of the weighted terms`.
+
+Metrics: the task's (`loss` stays the task's own loss against the gold labels, which a distillation run may
+not train on) plus `distillation_loss`, the sum of the weighted terms, and each term by name.
 """
 
 import tensorflow as tf
@@ -21,32 +25,32 @@ class DistillationObjective:
         self.data_metrics = task_objective.data_metrics
 
     def normalizers(self, batch):
-        return self.task_objective.normalizers(batch)
+        return list(self.task_objective.normalizers(batch)) + [tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)]
 
     def loss(self, sums, normalizers):
-        return self.task_objective.loss(sums, normalizers)
+        loss = self.task_objective.loss(sums, normalizers[:-1])
+        loss = self.hard_label_weight * loss if self.hard_label_weight != 1 else loss
+        for name in sums:
+            if name.startswith("distill_"):
+                loss += sums[name] / normalizers[-1]
+        return loss
 
     def sums(self, outputs, batch):
         sums = dict(self.task_objective.sums(outputs, batch))
         terms = outputs.get("distillation_losses") if isinstance(outputs, dict) else None
-        if not terms:  # evaluation: the student alone, on the task's loss
-            return sums
-        count = tf.cast(self.task_objective.normalizers(batch)[0], tf.float32)
-        sums["hard_loss_sum"] = sums["loss_sum"]
-        sums["loss_sum"] = self.hard_label_weight * sums["loss_sum"]
-        for name, value in terms.items():
-            sums[f"{name}_sum"] = tf.cast(value, tf.float32) * count
-            sums["loss_sum"] += sums[f"{name}_sum"]
-        sums["normalizer"] = count
+        if terms:  # training (evaluation runs the student alone)
+            examples = tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)
+            for name, value in terms.items():
+                sums[f"distill_{name}"] = tf.cast(value, tf.float32) * examples
+            sums["distilled_examples"] = examples
         return sums
 
     def metrics(self, sums):
         metrics = self.task_objective.metrics(sums)
-        if "hard_loss_sum" in sums:
-            count = tf.maximum(sums["normalizer"], 1.0)
-            metrics["loss"] = sums["loss_sum"] / count
-            metrics["hard_loss"] = sums["hard_loss_sum"] / count
-            for name in sorted(sums):
-                if name.endswith("_sum") and name not in ("loss_sum", "hard_loss_sum"):
-                    metrics[name[:-len("_sum")]] = sums[name] / count
+        if "distilled_examples" in sums:
+            examples = tf.maximum(sums["distilled_examples"], 1.0)
+            terms = {name[len("distill_"):]: sums[name] / examples for name in sorted(sums)
+                     if name.startswith("distill_")}
+            metrics["distillation_loss"] = tf.add_n(list(terms.values())) if terms else tf.constant(0.0)
+            metrics.update(terms)
         return metrics

@@ -76,5 +76,19 @@ class AlbertPretrainer(ConfigRoundTrip, keras.Model):
         self.masked_lm_head = masked_lm_head
         self.sentence_order_head = sentence_order_head
 
+    def encoder_inputs(self, inputs):
+        return {name: inputs[name] for name in ENCODER_INPUTS}
+
+    def internals(self, inputs, training=False):
+        """(outputs, encoder internals) of one forward pass, as `FinetuningModel.internals`: what general
+        distillation matches (`AlbertEncoder.internals`), with the MLM and SOP heads on the same pass."""
+        internals = self.encoder.internals(self.encoder_inputs(inputs), training=training)
+        sequence_output, pooled_output = internals["sequence_output"], internals["pooled_output"]
+        outputs = {"sequence_output": sequence_output, "pooled_output": pooled_output,
+                   "mlm_logits": self.masked_lm_head(sequence_output, inputs["masked_lm_positions"],
+                                                     training=training),
+                   "sop_logits": self.sentence_order_head(pooled_output, training=training)}
+        return outputs, internals
+
     def get_config(self):
         return self._base_config()
