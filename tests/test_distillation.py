@@ -301,10 +301,12 @@ def test_the_command_distils_and_exports_the_student(tmp_path):
                f"--albert_config_file={tmp_path / 'student_config.json'}", f"--output_dir={tmp_path / 'run'}",
                "--do_train", "--do_eval", "--num_train_steps=20", "--num_warmup_steps=2", "--train_batch_size=16",
                "--save_checkpoints_steps=10", f"--teacher_checkpoint={tmp_path / 'teacher' / 'model.ckpt-best'}",
-               "--hidden_weight=1", "--attention_kl_weight=1", "--value_relation_weight=1", "--layer_map=last"]
+               "--hidden_weight=1", "--attention_kl_weight=1", "--value_relation_weight=1",
+               "--student_init=teacher_layers", "--layer_map=1:1,2:2", "--teacher_dtype=bfloat16"]
     result = processes.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "teacher: classifier model from" in result.stderr
+    assert "teacher: classifier model from" in result.stderr and "(bfloat16;" in result.stderr
+    assert "student initialised from the teacher" in result.stderr
     assert os.path.exists(tmp_path / "run" / "export" / "model.ckpt-best.index")
     info = json.loads((tmp_path / "run" / "saved_model" / "export_info.json").read_text())
     assert info["serving"]["kind"] == "classifier"
@@ -378,3 +380,30 @@ def test_general_then_task_distillation(tmp_path, caplog):
         teacher_checkpoint=str(tmp_path / "task_teacher" / "model.ckpt-best"), hidden_weight=1.0)), training)
     assert "initialised from the original checkpoint" in caplog.text and "cls/predictions" in caplog.text
     assert os.path.exists(tmp_path / "task" / "export" / "model.ckpt-2.index")
+
+
+def test_a_student_starts_from_the_teachers_groups_where_sizes_match():
+    from albert_tf.distillation.student_init import copy_teacher_layers
+    from albert_tf.models import AlbertClassifier
+
+    teacher_config = AlbertConfig(vocab_size=300, embedding_size=16, hidden_size=32, num_hidden_layers=4,
+                                  num_hidden_groups=2, num_attention_heads=4, intermediate_size=64,
+                                  max_position_embeddings=40)
+    teacher = scrambled(AlbertClassifier(teacher_config, num_classes=3))
+    student = AlbertClassifier(AlbertConfig.from_dict(dict(teacher_config.to_dict(), num_hidden_layers=2)), 3)
+    # uniform: student layer 1 <- teacher layer 2 (group 0), student layer 2 <- teacher layer 4 (group 1)
+    assert copy_teacher_layers(student, teacher, uniform_layer_map(4, 2)) == {0: 0, 1: 1}
+    s_groups, t_groups = student.encoder.groups, teacher.encoder.groups
+    for g in (0, 1):
+        for ours, theirs in zip(s_groups[g][0].weights, t_groups[g][0].weights):
+            np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(student.encoder.embedding.word_embeddings, teacher.encoder.embedding.word_embeddings)
+    np.testing.assert_array_equal(student.classifier.output_weights, teacher.classifier.output_weights)
+    # "2:1" pairs the student's group 1 with the teacher's group 0 (layer 1), and group 0 with layer 4's
+    assert copy_teacher_layers(student, teacher, parse_layer_map("1:4,2:1", 4, 2)) == {0: 1, 1: 0}
+    for ours, theirs in zip(s_groups[1][0].weights, t_groups[0][0].weights):
+        np.testing.assert_array_equal(ours, theirs)
+    narrow = AlbertClassifier(AlbertConfig.from_dict(dict(teacher_config.to_dict(), hidden_size=16,
+                                                          intermediate_size=32)), 3)
+    with pytest.raises(ConfigError, match="hidden_size 16 \\(teacher 32\\), intermediate_size 32 \\(teacher 64\\)"):
+        copy_teacher_layers(narrow, teacher, uniform_layer_map(4, 4))

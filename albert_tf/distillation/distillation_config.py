@@ -7,6 +7,7 @@ from albert_tf.config_fields import setting
 from albert_tf.errors import ConfigError
 
 TEACHER_DTYPES = ("float32", "bfloat16")
+STUDENT_INITS = ("random", "teacher_layers")
 
 
 @dataclasses.dataclass
@@ -35,6 +36,10 @@ class DistillationConfig:
                                                     "(each half this weight).")
     relation_heads: Optional[int] = setting(None, "MiniLM v2: regroup both models' heads into this many relation "
                                                   "heads (lets head counts differ); unset: the heads as they are.")
+    student_init: str = setting("random", "How the student starts (before --init_checkpoint, which wins): random, "
+                                          "or teacher_layers (the teacher's embeddings, head and, per student group, "
+                                          "the group of its mapped teacher layer; sizes must match).",
+                                choices=STUDENT_INITS)
     layer_map: str = setting("uniform", "Student:teacher layer pairs for the layer losses: uniform (TinyBERT), "
                                         "last (MiniLM) or pairs such as \"1:3,2:6,3:9,4:12\".")
 
@@ -62,3 +67,4 @@ class DistillationConfig:
     def uses_layers(self):
         """Whether a layer loss is on (the layer map and the internals are needed)."""
         return any(getattr(self, name) for name in self.LAYER_WEIGHTS)
+

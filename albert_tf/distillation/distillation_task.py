@@ -10,8 +10,12 @@ resume, locks, atomic outputs, progress, TensorBoard, evaluation (of the student
 export/model.ckpt-best (the student, original layout) and the SavedModel (the student's serving module).
 """
 
+from absl import logging
+
 from albert_tf.distillation.distillation_model import DistillationModel
 from albert_tf.distillation.distillation_objective import DistillationObjective
+from albert_tf.distillation.layer_map import parse_layer_map
+from albert_tf.distillation.student_init import copy_teacher_layers
 from albert_tf.distillation.teacher import load_teacher
 from albert_tf.errors import ConfigError
 from albert_tf.tasks.task import Task
@@ -42,6 +46,11 @@ class DistillationTask(Task):
                 raise ConfigError(f"teacher_checkpoint={self.distillation.teacher_checkpoint!r}: the teacher has "
                                   f"{option}={getattr(teacher, option)}, the task's student {value}; distil a "
                                   "teacher of this task")
+        if self.distillation.student_init == "teacher_layers":
+            pairs = parse_layer_map(self.distillation.layer_map, teacher.encoder.config.num_hidden_layers,
+                                    albert_config.num_hidden_layers)
+            sources = copy_teacher_layers(student, teacher, pairs)
+            logging.info("student initialised from the teacher: student group <- teacher group %s", sources)
         return DistillationModel(student, teacher, self.distillation, name="distillation")
 
     def exported_model(self, model):
