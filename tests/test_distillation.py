@@ -407,3 +407,28 @@ def test_a_student_starts_from_the_teachers_groups_where_sizes_match():
                                                           intermediate_size=32)), 3)
     with pytest.raises(ConfigError, match="hidden_size 16 \\(teacher 32\\), intermediate_size 32 \\(teacher 64\\)"):
         copy_teacher_layers(narrow, teacher, uniform_layer_map(4, 4))
+
+
+def test_bad_distillation_settings_and_teachers_are_one_line_naming_the_setting(tmp_path):
+    from albert_tf.checkpoints.original_checkpoint import save_checkpoint
+    from albert_tf.distillation.distillation_config import DistillationConfig
+    from albert_tf.distillation.teacher import load_teacher
+    from albert_tf.models import AlbertClassifier
+
+    with pytest.raises(ConfigError) as error:
+        DistillationConfig(soft_target_weight=0.0, temperature=0.0, hidden_weight=-1.0).validate()
+    message = str(error.value)
+    for part in ("teacher_checkpoint is not set", "hidden_weight=-1.0: weights are >= 0", "temperature=0.0"):
+        assert part in message, message
+    with pytest.raises(ConfigError, match="every loss weight is 0"):
+        DistillationConfig(teacher_checkpoint="x", soft_target_weight=0.0).validate()
+    with pytest.raises(ConfigError, match="teacher_checkpoint='.*nowhere': No checkpoint at"):
+        load_teacher(str(tmp_path / "nowhere"), "classifier")
+    config = AlbertConfig(vocab_size=300, embedding_size=8, hidden_size=16, num_hidden_layers=1,
+                          num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
+    save_checkpoint(AlbertClassifier(config, num_classes=2), str(tmp_path / "run" / "model.ckpt-best"))
+    with pytest.raises(ConfigError, match="does not hold a whole squad model"):
+        load_teacher(str(tmp_path / "run" / "model.ckpt-best"), "squad")
+    (tmp_path / "run" / "albert_config.json").unlink()
+    with pytest.raises(ConfigError, match="no albert_config.json beside"):
+        load_teacher(str(tmp_path / "run" / "model.ckpt-best"), "classifier")
