@@ -432,3 +432,49 @@ def test_bad_distillation_settings_and_teachers_are_one_line_naming_the_setting(
     (tmp_path / "run" / "albert_config.json").unlink()
     with pytest.raises(ConfigError, match="no albert_config.json beside"):
         load_teacher(str(tmp_path / "run" / "model.ckpt-best"), "classifier")
+
+
+@pytest.mark.parametrize("kind,options", [
+    ("classifier", {"num_classes": 3}), ("classifier", {"num_classes": 1}), ("squad", {}), ("race", {}),
+    ("token_classifier", {"num_classes": 5}), ("pretrainer", {})])
+def test_every_term_is_zero_for_a_student_equal_to_its_teacher(kind, options):
+    """A student with the teacher's weights (and no dropout) matches it exactly: every term of every kind is 0;
+    perturbed, each is positive and its gradient reaches the student."""
+    from albert_tf.distillation.distillation_config import DistillationConfig
+    from albert_tf.distillation.distillation_model import DistillationModel
+    from albert_tf.distillation.student_init import copy_teacher_layers
+    from albert_tf.models.model_kinds import kind_named
+
+    config = AlbertConfig(vocab_size=300, embedding_size=16, hidden_size=32, num_hidden_layers=2,
+                          num_attention_heads=4, intermediate_size=64, max_position_embeddings=40,
+                          hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    row = kind_named(kind)
+    if "dropout_rate" in row.options:
+        options = dict(options, dropout_rate=0.0)
+    teacher = scrambled(row.build(config, **options))
+    student = row.build(config, **options)
+    copy_teacher_layers(student, teacher, uniform_layer_map(2, 2))
+    losses_on = dict(soft_target_weight=1.0, hidden_weight=1.0, embedding_weight=1.0, attention_score_weight=1.0,
+                     attention_kl_weight=1.0, value_relation_weight=1.0, query_key_relation_weight=1.0,
+                     relation_heads=2, temperature=2.0)
+    model = DistillationModel(student, teacher, DistillationConfig(teacher_checkpoint="-", **losses_on))
+    ids = np.random.default_rng(5).integers(5, 300, (3, 5)).astype(np.int32) * MASK
+    inputs = {"input_ids": ids, "input_mask": MASK, "segment_ids": np.zeros_like(ids)}
+    if kind == "race":  # [batch, choices, length]
+        inputs = {name: np.stack([value, value[::-1]], 1) for name, value in inputs.items()}
+    if kind == "pretrainer":
+        inputs["masked_lm_positions"] = np.array([[1, 2, 0], [1, 0, 0], [1, 0, 0]], np.int32)
+    terms = model(inputs, training=True)["distillation_losses"]
+    expected = {"soft_target", "embedding", "hidden", "attention_score", "attention_kl", "value_relation",
+                "query_key_relation"}
+    assert set(terms) == expected
+    for name, value in terms.items():  # float32 sums of identical values: 0 up to rounding
+        assert abs(float(value)) < 1e-5, (kind, name, float(value))
+    for variable in student.trainable_variables:  # another student: every term is positive, with a gradient
+        variable.assign(variable + np.random.default_rng(6).normal(0, 0.05, variable.shape))
+    with tf.GradientTape() as tape:
+        terms = model(inputs, training=True)["distillation_losses"]
+        total = tf.add_n(list(terms.values()))
+    assert all(float(value) > 0 for value in terms.values()), {k: float(v) for k, v in terms.items()}
+    gradients = tape.gradient(total, student.trainable_variables)
+    assert sum(g is not None for g in gradients) >= len(gradients) - 4  # a head's unused parts may get none
