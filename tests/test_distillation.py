@@ -5,6 +5,8 @@ rounding about n * 2^-24 < 1e-5); Keras' KL clips probabilities at 1e-7, which m
 1e-7 * |log 1e-7| = 2e-6 for logits of the sizes used here. So 1e-5 relative.
 """
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -478,3 +480,41 @@ def test_every_term_is_zero_for_a_student_equal_to_its_teacher(kind, options):
     assert all(float(value) > 0 for value in terms.values()), {k: float(v) for k, v in terms.items()}
     gradients = tape.gradient(total, student.trainable_variables)
     assert sum(g is not None for g in gradients) >= len(gradients) - 4  # a head's unused parts may get none
+
+
+def test_teacher_labelled_examples_count_in_the_terms_not_in_the_hard_loss():
+    from albert_tf.distillation.distillation_objective import DistillationObjective
+    from albert_tf.tasks.finetuning_objectives import ClassificationObjective
+
+    objective = DistillationObjective(ClassificationObjective(), hard_label_weight=1.0)
+    logits = tf.constant([[2.0, 0.0], [0.0, 1.0], [5.0, -5.0], [-5.0, 5.0]])
+    batch = {"input_ids": tf.ones([4, 3], tf.int32), "label_ids": tf.constant([0, 0, 1, 0]),
+             "labelled": tf.constant([1, 1, 0, 0])}
+    outputs = {"logits": logits, "distillation_losses": {"soft_target": tf.constant(0.25)}}
+    sums = objective.sums(outputs, batch)
+    normalizers = objective.normalizers(batch)
+    expected_hard = np.log1p(np.exp(-2.0)) + np.log1p(np.exp(1.0))  # the two labelled rows only
+    assert float(sums["loss_sum"]) == pytest.approx(expected_hard, rel=1e-6)
+    assert [float(n) for n in normalizers] == [2.0, 4.0]
+    assert float(objective.loss(sums, normalizers)) == pytest.approx(expected_hard / 2 + 0.25, rel=1e-6)
+    # a batch of teacher-labelled examples only: the hard loss is 0, not NaN
+    only = {**batch, "labelled": tf.zeros([4], tf.int32)}
+    sums, normalizers = objective.sums(outputs, only), objective.normalizers(only)
+    assert float(objective.loss(sums, normalizers)) == pytest.approx(0.25, rel=1e-6)
+
+
+@pytest.mark.integration  # a short run
+def test_an_augment_file_adds_teacher_labelled_examples(tmp_path, caplog):
+    from albert_tf.training.training_loop import run_training
+
+    toy_task(tmp_path)
+    lines = (tmp_path / "train.tsv").read_text().splitlines()
+    (tmp_path / "train.tsv").write_text("\n".join(lines[:65]) + "\n")  # 64 labelled sentences
+    (tmp_path / "extra.txt").write_text("\n".join(line.split("\t")[0] for line in lines[65:265]) + "\n\n")
+    task, training = toy_distillation(tmp_path, tmp_path / "run", losses=dict(
+        soft_target_weight=1.0, hard_label_weight=1.0, augment_file=str(tmp_path / "extra.txt")),
+        num_train_steps=10, save_checkpoints_steps=10, log_steps=5)
+    caplog.set_level("INFO", logger="absl")
+    run_training(task, training)
+    assert "64 training examples and 200 unlabelled ones from" in caplog.text
+    assert os.path.exists(tmp_path / "run" / "export" / "model.ckpt-10.index")

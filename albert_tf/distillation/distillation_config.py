@@ -40,6 +40,9 @@ class DistillationConfig:
                                           "or teacher_layers (the teacher's embeddings, head and, per student group, "
                                           "the group of its mapped teacher layer; sizes must match).",
                                 choices=STUDENT_INITS)
+    augment_file: Optional[str] = setting(None, "Unlabelled in-domain text added to the training examples of a "
+                                                "classifier distillation, one example a line (text, or text TAB "
+                                                "text); the teacher labels it (the hard-label loss skips it).")
     layer_map: str = setting("uniform", "Student:teacher layer pairs for the layer losses: uniform (TinyBERT), "
                                         "last (MiniLM) or pairs such as \"1:3,2:6,3:9,4:12\".")
 

@@ -25,10 +25,12 @@ class DistillationObjective:
         self.data_metrics = task_objective.data_metrics
 
     def normalizers(self, batch):
-        return list(self.task_objective.normalizers(batch)) + [tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)]
+        return list(self.task_objective.normalizers(_labelled(batch))) + [
+            tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)]
 
     def loss(self, sums, normalizers):
-        loss = self.task_objective.loss(sums, normalizers[:-1])
+        # a batch of teacher-labelled examples only has no labelled one: its task loss is 0, not 0 / 0
+        loss = self.task_objective.loss(sums, [tf.maximum(n, 1e-12) for n in normalizers[:-1]])
         loss = self.hard_label_weight * loss if self.hard_label_weight != 1 else loss
         for name in sums:
             if name.startswith("distill_"):
@@ -36,8 +38,12 @@ class DistillationObjective:
         return loss
 
     def sums(self, outputs, batch):
-        sums = dict(self.task_objective.sums(outputs, batch))
         terms = outputs.get("distillation_losses") if isinstance(outputs, dict) else None
+        task_outputs = {name: value for name, value in outputs.items() if name != "distillation_losses"}
+        if "labelled" in batch:  # the task's loss on the gold-labelled examples only
+            keep = batch["labelled"] > 0
+            task_outputs = {name: tf.boolean_mask(value, keep) for name, value in task_outputs.items()}
+        sums = dict(self.task_objective.sums(task_outputs, _labelled(batch)))
         if terms:  # training (evaluation runs the student alone)
             examples = tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)
             for name, value in terms.items():
@@ -54,3 +60,11 @@ class DistillationObjective:
             metrics["distillation_loss"] = tf.add_n(list(terms.values())) if terms else tf.constant(0.0)
             metrics.update(terms)
         return metrics
+
+
+def _labelled(batch):
+    """The rows of `batch` with gold labels (all of them unless teacher-labelled extra examples are mixed in)."""
+    if "labelled" not in batch:
+        return batch
+    keep = batch["labelled"] > 0
+    return {name: tf.boolean_mask(value, keep) for name, value in batch.items()}

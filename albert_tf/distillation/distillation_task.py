@@ -34,6 +34,7 @@ class DistillationTask(Task):
         self.eval_splits, self.prediction_splits = task.eval_splits, task.prediction_splits
         self.strict_init = task.strict_init
         self.summary_metrics = task.summary_metrics
+        self._augmented = None
 
     # --- the model: the student with its teacher -----------------------------------------------
 
@@ -68,7 +69,27 @@ class DistillationTask(Task):
         return self.task.model_options()
 
     def dataset(self, split, batch_size, is_training, input_context, seed, skip_batches=0):
-        return self.task.dataset(split, batch_size, is_training, input_context, seed, skip_batches)
+        if split != "train" or not self.distillation.augment_file:
+            return self.task.dataset(split, batch_size, is_training, input_context, seed, skip_batches)
+        return self.task.dataset_of(self.training_features(), batch_size, is_training, input_context, seed,
+                                    skip_batches)
+
+    def training_features(self):
+        """The task's training features and the augment file's (`labelled` 1 and 0: the hard-label loss skips
+        the teacher-labelled ones)."""
+        if self._augmented is None:
+            path = self.distillation.augment_file
+            if not hasattr(self.task, "unlabelled_features"):
+                raise ConfigError(f"augment_file={path!r}: extra unlabelled text is taken by classifier "
+                                  f"distillations; this one distils a {self.kind} model")
+            labelled, extra = self.task.features("train"), self.task.unlabelled_features(path)
+            merged = {name: list(labelled[name]) + list(extra[name]) for name in labelled}
+            merged["example_index"] = list(range(len(merged["input_ids"])))
+            merged["labelled"] = [1] * len(labelled["input_ids"]) + [0] * len(extra["input_ids"])
+            logging.info("%s: %d training examples and %d unlabelled ones from %s, labelled by the teacher",
+                         self.name, len(labelled["input_ids"]), len(extra["input_ids"]), path)
+            self._augmented = merged
+        return self._augmented
 
     def score(self, split, trainer, dataset, max_steps=None):
         return self.task.score(split, trainer, dataset, max_steps)
@@ -78,6 +99,8 @@ class DistillationTask(Task):
 
     def read_splits(self, splits):
         self.task.read_splits(splits)
+        if "train" in splits and self.distillation.augment_file:
+            self.training_features()  # a missing or empty augment file stops the run before step 1
 
     def damaged_inputs(self):
         return self.task.damaged_inputs()

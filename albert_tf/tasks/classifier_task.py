@@ -14,7 +14,8 @@ import numpy as np
 
 from albert_tf.outputs.atomic_files import atomic_open
 from albert_tf.tasks import metrics as metric_functions
-from albert_tf.tasks.classification_tasks import encode_examples, read_examples
+from albert_tf.errors import ConfigError
+from albert_tf.tasks.classification_tasks import Example, encode_examples, read_examples
 from albert_tf.tasks.finetuning_task import FinetuningTask
 from albert_tf.tasks.task import NO_LEARNING_HINT, one_answer_warnings
 from albert_tf.tasks.finetuning_objectives import ClassificationObjective, RegressionObjective
@@ -50,6 +51,21 @@ class ClassifierTask(FinetuningTask):
             self._features[split] = encode_examples(self.task, self.examples(split), self.tokenizer,
                                                     self.config.max_seq_length)
         return self._features[split]
+
+    def unlabelled_features(self, path):
+        """Features of a file of unlabelled in-domain text (distillation's extra examples, which the teacher
+        labels): one example a line, a sentence, or two TAB-separated ones for a pair task."""
+        examples = []
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                line = line.rstrip("\n")
+                if not line.strip():
+                    continue
+                text_a, _, text_b = line.partition("\t")
+                examples.append(Example(f"unlabelled-{number}", text_a, text_b or None, None))
+        if not examples:
+            raise ConfigError(f"{path}: no text; expected one example a line (text, or text TAB text)")
+        return encode_examples(self.task, examples, self.tokenizer, self.config.max_seq_length)
 
     def predicted(self, predictions):
         logits = predictions["logits"]

@@ -51,8 +51,12 @@ class FinetuningTask(Task):
         raise NotImplementedError
 
     def dataset(self, split, batch_size, is_training, input_context, seed, skip_batches=0):
+        return self.dataset_of(self.features(split), batch_size, is_training, input_context, seed, skip_batches)
+
+    def dataset_of(self, features, batch_size, is_training, input_context, seed, skip_batches=0):
+        """The `tf.data.Dataset` of in-memory `features` (a dict of lists), batched as this task's splits."""
         return finetuning_dataset(
-            self.features(split), input_context.get_per_replica_batch_size(batch_size), is_training,
+            features, input_context.get_per_replica_batch_size(batch_size), is_training,
             self.config.max_seq_length, length_aware=self.config.length_aware_batching,
             num_choices=self.num_choices, seed=seed, input_context=input_context, skip_batches=skip_batches)
 
