@@ -437,7 +437,8 @@ def test_bad_distillation_settings_and_teachers_are_one_line_naming_the_setting(
 
 
 @pytest.mark.parametrize("kind,options", [
-    ("classifier", {"num_classes": 3}), ("classifier", {"num_classes": 1}), ("squad", {}), ("race", {}),
+    ("classifier", {"num_classes": 3}), ("classifier", {"num_classes": 1}), ("squad", {}),
+    ("squad", {"version_2_with_negative": True}), ("race", {}),
     ("token_classifier", {"num_classes": 5}), ("pretrainer", {})])
 def test_every_term_is_zero_for_a_student_equal_to_its_teacher(kind, options):
     """A student with the teacher's weights (and no dropout) matches it exactly: every term of every kind is 0;
@@ -466,6 +467,9 @@ def test_every_term_is_zero_for_a_student_equal_to_its_teacher(kind, options):
         inputs = {name: np.stack([value, value[::-1]], 1) for name, value in inputs.items()}
     if kind == "pretrainer":
         inputs["masked_lm_positions"] = np.array([[1, 2, 0], [1, 0, 0], [1, 0, 0]], np.int32)
+    if options.get("version_2_with_negative"):  # the question is position 1; answers start at 0 ([CLS]) or 2
+        inputs["p_mask"] = np.array([[0, 1, 0, 0, 1], [0, 1, 0, 1, 1], [0, 1, 1, 1, 1]], np.int32)
+        inputs["start_positions"] = np.array([2, 0, 0], np.int32)
     terms = model(inputs, training=True)["distillation_losses"]
     expected = {"soft_target", "embedding", "hidden", "attention_score", "attention_kl", "value_relation",
                 "query_key_relation"}

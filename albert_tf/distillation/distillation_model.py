@@ -58,12 +58,21 @@ class DistillationModel(keras.Model):
         if self.kind == "pretrainer":  # general distillation: the masked tokens' predictions (DistilBERT)
             real = tf.cast(inputs["masked_lm_positions"] > 0, tf.int32)  # padded slots point at [CLS], 0
             loss = losses.soft_target_loss(teacher["mlm_logits"], student["mlm_logits"], temperature, mask=real)
-        elif self.kind == "squad":
-            if "start_logits" not in teacher:
-                raise NotImplementedError("soft targets of a SQuAD 2.0 head (its beam) are not distilled yet; use "
-                                          "the layer losses, or a SQuAD 1.1 teacher")
+        elif self.kind == "squad" and "start_logits" in teacher:  # SQuAD 1.1: start and end
             loss = 0.5 * (losses.soft_target_loss(teacher["start_logits"], student["start_logits"], temperature)
                           + losses.soft_target_loss(teacher["end_logits"], student["end_logits"], temperature))
+        elif self.kind == "squad":
+            # SQuAD 2.0 as its objective weighs it: the start, the end given the gold start (both heads see
+            # start_positions in training), and half the answerability, a two-way softmax of (0, cls logit)
+            def answerable(logits):
+                return tf.stack([tf.zeros_like(logits), logits], -1)
+
+            loss = (0.5 * (losses.soft_target_loss(teacher["start_log_probs"], student["start_log_probs"],
+                                                   temperature)
+                           + losses.soft_target_loss(teacher["end_log_probs"], student["end_log_probs"],
+                                                     temperature))
+                    + 0.5 * losses.soft_target_loss(answerable(teacher["cls_logits"]),
+                                                    answerable(student["cls_logits"]), temperature))
         elif self.kind == "token_classifier":
             loss = losses.soft_target_loss(teacher["logits"], student["logits"], temperature,
                                            mask=inputs["input_mask"])
