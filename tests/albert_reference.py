@@ -118,6 +118,7 @@ def write_tf1_checkpoint(prefix, weights, optimizer_slots=True, global_step=1000
     with the given names, a global step, Adam/LAMB slots `adam_m`/`adam_v`,
     and no `checkpoint` state file (like the released tarballs)."""
     graph = tf.Graph()
+    graph.seed = 0  # initializers need a seed once a test in this process turned op determinism on
     with graph.as_default():
         variables = []
         for name, value in weights.items():
@@ -140,6 +141,7 @@ def read_tf1_checkpoint(prefix, names):
     """Restores `names` with a tf.compat.v1 Saver, as the original code does."""
     reader = tf.train.load_checkpoint(prefix)
     graph = tf.Graph()
+    graph.seed = 0  # initializers need a seed once a test in this process turned op determinism on
     with graph.as_default():
         variables = {
             name: tf.compat.v1.get_variable(
