@@ -31,6 +31,7 @@ class DistillationModel(keras.Model):
         teacher_config, student_config = teacher.encoder.config, student.encoder.config
         self.layer_pairs = parse_layer_map(config.layer_map, teacher_config.num_hidden_layers,
                                            student_config.num_hidden_layers) if config.uses_layers() else []
+        self.uses_internals = config.uses_layers() or bool(config.embedding_weight)
         self.projection = None
         if (config.hidden_weight or config.embedding_weight) and \
                 teacher_config.hidden_size != student_config.hidden_size:
@@ -42,10 +43,14 @@ class DistillationModel(keras.Model):
     def call(self, inputs, training=False):
         if not training:
             return self.student(inputs, training=False)
+        if not self.uses_internals:  # the predictions alone: the models' plain forward passes
+            student_outputs = self.student(inputs, training=True)
+            teacher_outputs = tf.nest.map_structure(tf.stop_gradient, self.teacher(inputs, training=False))
+            terms = self._prediction_terms(teacher_outputs, student_outputs, inputs)
+            return {**student_outputs, "distillation_losses": terms}
         student_outputs, student_internals = self.student.internals(inputs, training=True)
-        teacher_outputs, teacher_internals = self.teacher.internals(inputs, training=False)
-        teacher_outputs = tf.nest.map_structure(tf.stop_gradient, teacher_outputs)
-        teacher_internals = tf.nest.map_structure(tf.stop_gradient, teacher_internals)
+        teacher_outputs, teacher_internals = tf.nest.map_structure(
+            tf.stop_gradient, self.teacher.internals(inputs, training=False))
         mask = self.student.encoder_inputs(inputs)["input_mask"]
         terms = self._prediction_terms(teacher_outputs, student_outputs, inputs)
         terms.update(self._layer_terms(teacher_internals, student_internals, mask))
@@ -84,8 +89,6 @@ class DistillationModel(keras.Model):
 
     def _layer_terms(self, teacher, student, mask):
         config, terms = self.config, {}
-        if not (config.uses_layers() or config.embedding_weight):
-            return terms
 
         def add(name, weight, value):
             terms[name] = terms.get(name, 0.0) + weight * value

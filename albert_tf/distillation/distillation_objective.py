@@ -30,15 +30,14 @@ class DistillationObjective:
 
     def loss(self, sums, normalizers):
         # a batch of teacher-labelled examples only has no labelled one: its task loss is 0, not 0 / 0
-        loss = self.task_objective.loss(sums, [tf.maximum(n, 1e-12) for n in normalizers[:-1]])
-        loss = self.hard_label_weight * loss if self.hard_label_weight != 1 else loss
+        loss = self.hard_label_weight * self.task_objective.loss(sums, [tf.maximum(n, 1e-12) for n in normalizers[:-1]])
         for name in sums:
             if name.startswith("distill_"):
                 loss += sums[name] / normalizers[-1]
         return loss
 
     def sums(self, outputs, batch):
-        terms = outputs.get("distillation_losses") if isinstance(outputs, dict) else None
+        terms = outputs.get("distillation_losses")
         task_outputs = {name: value for name, value in outputs.items() if name != "distillation_losses"}
         if "labelled" in batch:  # the task's loss on the gold-labelled examples only
             keep = batch["labelled"] > 0

@@ -5,7 +5,8 @@ import keras
 import tensorflow as tf
 
 from albert_tf.layers.output_projection import OutputProjection
-from albert_tf.models.finetuning_model import ENCODER_INPUTS, FinetuningModel
+from albert_tf.models.albert_encoder import ENCODER_INPUTS
+from albert_tf.models.finetuning_model import FinetuningModel
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")

@@ -6,11 +6,12 @@ from albert_tf.albert_config import AlbertConfig
 from albert_tf.layers.masked_lm_head import MaskedLMHead
 from albert_tf.layers.sentence_order_head import SentenceOrderHead
 from albert_tf.models.albert_encoder import ENCODER_INPUTS, AlbertEncoder
+from albert_tf.models.encoder_heads import EncoderHeads
 from albert_tf.models.model_config import ConfigRoundTrip
 
 
 @keras.saving.register_keras_serializable(package="albert_tf")
-class AlbertPretrainer(ConfigRoundTrip, keras.Model):
+class AlbertPretrainer(EncoderHeads, ConfigRoundTrip, keras.Model):
     """The encoder plus the masked-LM and sentence-order heads.
 
     Inputs: the encoder's `input_ids`, `input_mask`, `segment_ids` and
@@ -60,14 +61,7 @@ class AlbertPretrainer(ConfigRoundTrip, keras.Model):
             for name in ENCODER_INPUTS + ("masked_lm_positions",)
         }
         encoded = encoder({name: inputs[name] for name in encoder.input})
-        outputs = {
-            "sequence_output": encoded["sequence_output"],
-            "pooled_output": encoded["pooled_output"],
-            "mlm_logits": masked_lm_head(
-                encoded["sequence_output"], inputs["masked_lm_positions"]
-            ),
-            "sop_logits": sentence_order_head(encoded["pooled_output"]),
-        }
+        outputs = _pretraining_outputs(masked_lm_head, sentence_order_head, encoded, inputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
         # === Config ===
@@ -76,19 +70,19 @@ class AlbertPretrainer(ConfigRoundTrip, keras.Model):
         self.masked_lm_head = masked_lm_head
         self.sentence_order_head = sentence_order_head
 
-    def encoder_inputs(self, inputs):
-        return {name: inputs[name] for name in ENCODER_INPUTS}
-
-    def internals(self, inputs, training=False):
-        """(outputs, encoder internals) of one forward pass, as `FinetuningModel.internals`: what general
-        distillation matches (`AlbertEncoder.internals`), with the MLM and SOP heads on the same pass."""
-        internals = self.encoder.internals(self.encoder_inputs(inputs), training=training)
-        sequence_output, pooled_output = internals["sequence_output"], internals["pooled_output"]
-        outputs = {"sequence_output": sequence_output, "pooled_output": pooled_output,
-                   "mlm_logits": self.masked_lm_head(sequence_output, inputs["masked_lm_positions"],
-                                                     training=training),
-                   "sop_logits": self.sentence_order_head(pooled_output, training=training)}
-        return outputs, internals
+    def head(self, encoder_outputs, inputs, training):
+        return _pretraining_outputs(self.masked_lm_head, self.sentence_order_head, encoder_outputs, inputs,
+                                    training=training)
 
     def get_config(self):
         return self._base_config()
+
+
+def _pretraining_outputs(masked_lm_head, sentence_order_head, encoded, inputs, **mode):
+    """The model's outputs from the encoder's: the functional model's wiring and `head`'s, once."""
+    return {
+        "sequence_output": encoded["sequence_output"],
+        "pooled_output": encoded["pooled_output"],
+        "mlm_logits": masked_lm_head(encoded["sequence_output"], inputs["masked_lm_positions"], **mode),
+        "sop_logits": sentence_order_head(encoded["pooled_output"], **mode),
+    }

@@ -21,14 +21,13 @@ from albert_tf.serving.encoder_answers import EncoderAnswers
 from albert_tf.serving.entity_answers import EntityAnswers
 from albert_tf.serving.onnx_runner import OnnxRunner
 from albert_tf.serving.saved_model_runner import SavedModelRunner
-from albert_tf.serving.served_example import InputError  # noqa: F401  (re-exported: what `example` raises)
 from albert_tf.serving.squad_answers import SquadAnswers
 from albert_tf.tokenization.full_tokenizer import FullTokenizer
 
 ANSWERS = {cls.__name__: cls for cls in (ClassifierAnswers, EncoderAnswers, SquadAnswers, ChoiceAnswers,
                                          EntityAnswers)}
 SERVED_KINDS = tuple(kind.name for kind in KINDS if kind.answers)
-TOKEN_INPUTS = ("input_ids", "input_mask", "segment_ids")
+TOKEN_INPUTS = ("input_ids", "input_mask", "segment_ids")  # models.albert_encoder's, without TensorFlow
 
 
 class ServedModel:
