@@ -130,6 +130,31 @@ def test_layer_maps():
         uniform_layer_map(12, 5)
 
 
+def test_the_students_shape_comes_from_the_teacher_with_a_preset_or_sizes():
+    from albert_tf.distillation.distillation_config import DistillationConfig
+
+    teacher = AlbertConfig.from_preset("base_v2")  # vocabulary 30000, 512 positions
+
+    def student(**shape):
+        return DistillationConfig(teacher_checkpoint="teacher", **shape).validate().student_config(teacher)
+
+    tiny = student(student_num_hidden_layers=4, student_hidden_size=312)
+    assert (tiny.num_hidden_layers, tiny.hidden_size, tiny.num_attention_heads, tiny.intermediate_size,
+            tiny.embedding_size, tiny.vocab_size, tiny.max_position_embeddings) == (4, 312, 12, 1248, 128, 30000, 512)
+    preset = student(student_preset="zh_tiny", student_num_hidden_groups=4)  # brightmart's shape, unshared
+    assert (preset.num_hidden_layers, preset.hidden_size, preset.intermediate_size, preset.num_hidden_groups,
+            preset.vocab_size, preset.variant) == (4, 312, 1248, 4, 30000, "google")
+    assert student().to_dict() == teacher.to_dict()  # no shape given: the teacher's
+    assert DistillationConfig(teacher_checkpoint="t", student_hidden_size=64).shapes_student()
+    assert not DistillationConfig(teacher_checkpoint="t").shapes_student()
+    with pytest.raises(ConfigError, match=r"student_hidden_size=100, student_num_attention_heads=12\) is not a model"):
+        student(student_hidden_size=100, student_num_attention_heads=12)
+    with pytest.raises(ConfigError, match="student_preset='nano': expected one of"):
+        student(student_preset="nano")
+    with pytest.raises(ConfigError, match="student_num_hidden_layers=0: expected >= 1"):
+        student(student_num_hidden_layers=0)
+
+
 def test_encoder_internals_are_the_models_own_forward_pass():
     config = AlbertConfig(vocab_size=300, embedding_size=16, hidden_size=32, num_hidden_layers=4,
                           num_hidden_groups=2, inner_group_num=2, num_attention_heads=4, intermediate_size=64,
@@ -300,7 +325,7 @@ def test_the_command_distils_and_exports_the_student(tmp_path):
     command = [sys.executable, "-c", "from albert_tf.cli.distill import run; run()", "classifier",
                "--task_name=generic", f"--train_file={tmp_path / 'train.tsv'}", f"--dev_file={tmp_path / 'dev.tsv'}",
                "--label_list=0,1", f"--vocab_file={tmp_path / 'vocab.txt'}", "--nodo_lower_case",
-               f"--albert_config_file={tmp_path / 'student_config.json'}", f"--output_dir={tmp_path / 'run'}",
+               "--student_num_hidden_groups=2", f"--output_dir={tmp_path / 'run'}",  # the student: unshared
                "--do_train", "--do_eval", "--num_train_steps=20", "--num_warmup_steps=2", "--train_batch_size=16",
                "--save_checkpoints_steps=10", f"--teacher_checkpoint={tmp_path / 'teacher' / 'model.ckpt-best'}",
                "--hidden_weight=1", "--attention_kl_weight=1", "--value_relation_weight=1",
@@ -312,9 +337,13 @@ def test_the_command_distils_and_exports_the_student(tmp_path):
     assert os.path.exists(tmp_path / "run" / "export" / "model.ckpt-best.index")
     info = json.loads((tmp_path / "run" / "saved_model" / "export_info.json").read_text())
     assert info["serving"]["kind"] == "classifier"
-    # every weight of the student's export is the student's: its config, not the teacher's
+    # every weight of the student's export is the student's: its config (the teacher's, unshared), not the teacher's
     config = json.loads((tmp_path / "run" / "export" / "albert_config.json").read_text())
-    assert config == json.loads((tmp_path / "student_config.json").read_text())
+    teacher = json.loads((tmp_path / "teacher" / "albert_config.json").read_text())
+    assert config == dict(teacher, num_hidden_groups=2) and teacher["num_hidden_groups"] == 1
+    other = [a for a in command if not a.startswith("--student_num")] + ["--student_hidden_size=16"]
+    other_shape = processes.run(other, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert other_shape.returncode == 1 and "has a student of another shape" in other_shape.stderr
     missing = processes.run(command[:4] + [f"--output_dir={tmp_path / 'other'}", "--teacher_checkpoint="],
                             capture_output=True, text=True, timeout=120, cwd=REPO)
     assert missing.returncode == 1 and "teacher_checkpoint is not set" in missing.stderr

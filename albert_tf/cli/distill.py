@@ -1,17 +1,18 @@
 r"""Distil a fine-tuned ALBERT into a smaller, faster student: albert-distill TASK [the task's flags].
 
     albert-distill classifier --task_name=sst-2 --data_dir=glue/SST-2 --spm_model_file=30k-clean.model \
-        --teacher_checkpoint=runs/sst-2/export/model.ckpt-best --albert_config_file=student_config.json \
-        --output_dir=runs/sst-2-student --do_train --do_eval \
+        --teacher_checkpoint=runs/sst-2/export/model.ckpt-best --student_num_hidden_layers=4 \
+        --student_hidden_size=312 --output_dir=runs/sst-2-student --do_train --do_eval \
         --soft_target_weight=1 --temperature=2 --hidden_weight=1 --attention_score_weight=1
 
 TASK is pretrain (general distillation: TinyBERT's first stage, on pretraining data, the teacher a pretrained
 model), classifier, squad, race or ner (task distillation): the command takes every flag of albert-TASK
-(data, model, training; --albert_config_file is the student's) and needs --teacher_checkpoint, the teacher
-(a run's export/model.ckpt-best, an original checkpoint with albert_config.json beside it, or a Hugging Face
-folder; a model of the same task). A general-distilled student's export is the --init_checkpoint of the
-task distillation that follows. The loss weights (--soft_target_weight, --hard_label_weight, --hidden_weight,
---embedding_weight, --attention_score_weight, --attention_kl_weight, --value_relation_weight,
+(data, model, training) and needs --teacher_checkpoint, the teacher (a run's export/model.ckpt-best, an
+original checkpoint with albert_config.json beside it, or a Hugging Face folder; a model of the same task).
+The student is the teacher's config with the shape of --student_preset and the --student_* sizes (or
+--albert_config_file, a config of your own). A general-distilled student's export is the --init_checkpoint
+of the task distillation that follows. The loss weights (--soft_target_weight, --hard_label_weight,
+--hidden_weight, --embedding_weight, --attention_score_weight, --attention_kl_weight, --value_relation_weight,
 --query_key_relation_weight; 0 turns one off), --temperature, --relation_heads and --layer_map choose the
 recipe (albert_tf.distillation). The run is an ordinary run of the loop: it resumes, evaluates the student,
 keeps its best weights and exports the student (export/, saved_model/). `albert-TASK --teacher_checkpoint=...`

@@ -16,6 +16,7 @@ from absl import flags, logging
 from albert_tf.albert_config import AlbertConfig
 from albert_tf.cli import console
 from albert_tf.distillation.distillation_config import DistillationConfig
+from albert_tf.errors import ConfigError
 from albert_tf.training.training_config import TrainingConfig
 
 FLAGS = flags.FLAGS
@@ -65,16 +66,36 @@ def finetuning_command(task_name, task_defaults, module):
 
     def configs_from_flags():
         """(task config, training config, distillation config or None) from the parsed flags, validated."""
-        return (*finetuning_configs(task_defaults), distillation_config())
+        distillation = distillation_config()
+        return (*finetuning_configs(task_defaults, distillation), distillation)
 
     configs_from_flags.__module__ = module
     return (configs_from_flags, *console.job_command(task_name, configs_from_flags))
 
 
-def finetuning_configs(task_defaults):
-    """(task config, training config) of a fine-tuning command from the parsed flags, validated."""
-    return (fit_to_model(config_from_flags(task_defaults), FLAGS.albert_config_file).validate(),
-            config_from_flags(TrainingConfig.for_finetuning()).validate())
+def finetuning_configs(task_defaults, distillation=None):
+    """(task config, training config) of a fine-tuning command from the parsed flags, validated (the model a
+    student of `distillation`'s teacher where given)."""
+    training = with_student_config(config_from_flags(TrainingConfig.for_finetuning()), distillation).validate()
+    return fit_to_model(config_from_flags(task_defaults), training.albert_config_file).validate(), training
+
+
+def with_student_config(training, distillation):
+    """`training` with the student's config file when the distillation flags give its shape (a preset or
+    --student_* sizes) or no --albert_config_file is given (the student then has the teacher's shape): the file
+    is written into the output folder (`teacher.write_student_config`)."""
+    if distillation is None or not (distillation.shapes_student() or not training.albert_config_file):
+        return training
+    if training.albert_config_file:
+        raise ConfigError(f"albert_config_file={training.albert_config_file!r} and the student_* flags both give "
+                          "the student's shape: give one of them")
+    if not training.output_dir:
+        return training  # validate() names the missing output_dir
+    from albert_tf.distillation.teacher import write_student_config
+
+    path = write_student_config(distillation, training.output_dir, training.overwrite_output_dir)
+    logging.info("the student's config: %s (the teacher's with the student's shape)", path)
+    return dataclasses.replace(training, albert_config_file=path)
 
 
 def distillation_config():

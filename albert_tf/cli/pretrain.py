@@ -50,9 +50,10 @@ def configs_from_flags():
     validated."""
     if FLAGS.demo:
         apply_demo_defaults()
-    training = flag_groups.config_from_flags(DEFAULTS).validate()
+    distillation = flag_groups.distillation_config()
+    training = flag_groups.with_student_config(flag_groups.config_from_flags(DEFAULTS), distillation).validate()
     data = flag_groups.fit_to_model(flag_groups.config_from_flags(PretrainingConfig()), training.albert_config_file)
-    return data.validate(), training, flag_groups.distillation_config()
+    return data.validate(), training, distillation
 
 
 main, run = console.job_command("pretraining", configs_from_flags)  # run: the console script

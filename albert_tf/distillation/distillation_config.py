@@ -43,9 +43,26 @@ class DistillationConfig:
     augment_file: Optional[str] = setting(None, "Unlabelled in-domain text added to the training examples of a "
                                                 "classifier distillation, one example a line (text, or text TAB "
                                                 "text); the teacher labels it (the hard-label loss skips it).")
+    student_preset: Optional[str] = setting(
+        None, "The student's shape from a released configuration (e.g. zh_tiny: 4 layers x 312, base_v2), with the "
+              "teacher's vocabulary, positions and segment types; used when --albert_config_file is not given.")
+    student_num_hidden_layers: Optional[int] = setting(None, "The student's layers (default: the preset's, else "
+                                                             "the teacher's); used without --albert_config_file.")
+    student_hidden_size: Optional[int] = setting(None, "The student's hidden width (ditto).")
+    student_num_attention_heads: Optional[int] = setting(None, "The student's attention heads (ditto).")
+    student_intermediate_size: Optional[int] = setting(None, "The student's feed-forward width (ditto; default: "
+                                                             "4 x the hidden width when that is given).")
+    student_num_hidden_groups: Optional[int] = setting(None, "The student's groups of shared layers (1: ALBERT's "
+                                                             "sharing; its layer count: unshared) (ditto).")
+    student_embedding_size: Optional[int] = setting(None, "The student's embedding width (ditto).")
     layer_map: str = setting("uniform", "Student:teacher layer pairs for the layer losses: uniform (TinyBERT), "
                                         "last (MiniLM) or pairs such as \"1:3,2:6,3:9,4:12\".")
 
+    STUDENT_SHAPE = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size",
+                     "num_hidden_groups", "embedding_size")
+    # What a preset gives a student: its shape, not its vocabulary or positions (the teacher's tokenizer feeds both)
+    # nor its layout variant (the student is written in the teacher's).
+    PRESET_SHAPE = STUDENT_SHAPE + ("inner_group_num", "hidden_act")
     LAYER_WEIGHTS = ("hidden_weight", "attention_score_weight", "attention_kl_weight", "value_relation_weight",
                      "query_key_relation_weight")
 
@@ -62,10 +79,46 @@ class DistillationConfig:
             problems.append("every loss weight is 0: set soft_target_weight (the usual start) or another")
         if self.temperature <= 0:
             problems.append(f"temperature={self.temperature}: expected > 0 (1 = the plain softmax)")
+        shape = {f"student_{name}": getattr(self, f"student_{name}") for name in self.STUDENT_SHAPE}
+        small = [f"{name}={value}" for name, value in shape.items() if value is not None and value < 1]
+        if small:
+            problems.append(f"{', '.join(small)}: expected >= 1")
         if self.relation_heads is not None and self.relation_heads < 1:
             problems.append(f"relation_heads={self.relation_heads}: expected >= 1")
         ConfigError.check(problems, "distillation settings")
         return self
+
+    def shapes_student(self):
+        """Whether the student's shape is given here (a preset or a student_* size) rather than by a config file."""
+        return self.student_preset is not None or any(
+            getattr(self, f"student_{name}") is not None for name in self.STUDENT_SHAPE)
+
+    def student_config(self, teacher_config):
+        """The student's AlbertConfig: the teacher's `teacher_config` with the preset's shape and the student_*
+        sizes given (a shape that does not add up is a ConfigError naming the settings)."""
+        from albert_tf.albert_config import PRESETS, AlbertConfig
+
+        values = teacher_config.to_dict()
+        given = {}
+        if self.student_preset is not None:
+            if self.student_preset not in PRESETS:
+                raise ConfigError(f"student_preset={self.student_preset!r}: expected one of {sorted(PRESETS)}")
+            preset = AlbertConfig.from_preset(self.student_preset).to_dict()
+            given.update({name: preset[name] for name in self.PRESET_SHAPE if name in preset})
+        if self.student_hidden_size is not None and self.student_intermediate_size is None:
+            given["intermediate_size"] = 4 * self.student_hidden_size
+        given.update({name: getattr(self, f"student_{name}") for name in self.STUDENT_SHAPE
+                      if getattr(self, f"student_{name}") is not None})
+        values.update(given)
+        if "num_hidden_layers" in given and "num_hidden_groups" not in given and "num_hidden_groups" in values:
+            values["num_hidden_groups"] = min(values["num_hidden_groups"], values["num_hidden_layers"])
+        try:
+            return AlbertConfig.from_dict(values, source="the teacher's config with it")
+        except ValueError as error:
+            flags = ", ".join([f"student_preset={self.student_preset}"] * (self.student_preset is not None) + [
+                f"student_{name}={getattr(self, f'student_{name}')}" for name in self.STUDENT_SHAPE
+                if getattr(self, f"student_{name}") is not None])
+            raise ConfigError(f"the student's shape ({flags or 'the teacher`s'}) is not a model: {error}") from None
 
     def uses_layers(self):
         """Whether a layer loss is on (the layer map and the internals are needed)."""
