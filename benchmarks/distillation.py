@@ -183,7 +183,7 @@ def recipe_settings(recipe, size):
     return settings
 
 
-def train_student(work, task_name, spm, augment, size, name, seed):
+def train_student(work, task_name, spm, augment, size, name, seed, steps=None):
     from albert_tf.distillation.distillation_config import DistillationConfig
     from albert_tf.distillation.distillation_task import DistillationTask
 
@@ -192,7 +192,7 @@ def train_student(work, task_name, spm, augment, size, name, seed):
     if not os.path.exists(results):
         recipe = RECIPES[name]
         training = TRAINING[task_name]
-        steps = train_size(task_name) * training["epochs"] // training["batch_size"]
+        steps = steps or train_size(task_name) * training["epochs"] // training["batch_size"]
         task = classifier_task(task_name, spm)
         if recipe is not None:
             teacher = os.path.join(work, task_name, "teacher", "export", "model.ckpt-best")
@@ -350,6 +350,7 @@ def main():
     parser.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated names of RECIPES")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--teacher_steps", type=int, default=None, help="default: TRAINING's teacher epochs")
+    parser.add_argument("--student_steps", type=int, default=None, help="default: TRAINING's epochs (a smoke test: 10)")
     parser.add_argument("--teacher_only", action="store_true", help="stop after training the teachers")
     parser.add_argument("--rounds", type=int, default=5, help="timing rounds")
     parser.add_argument("--latency_rows", type=int, default=200, help="dev examples timed one at a time per round")
@@ -366,12 +367,13 @@ def main():
         if args.teacher_only:
             continue
         runs = {}
-        for size in args.sizes.split(","):
-            for name in recipes:
-                if RECIPES[name] and RECIPES[name].get("augment") and task_name not in AUGMENTING_TASKS:
-                    continue
-                for seed in seeds:
-                    runs[size, name, seed] = train_student(work, task_name, spm, augment, size, name, seed)
+        for seed in seeds:  # seed by seed: a partial run leaves whole tables of fewer seeds
+            for size in args.sizes.split(","):
+                for name in recipes:
+                    if RECIPES[name] and RECIPES[name].get("augment") and task_name not in AUGMENTING_TASKS:
+                        continue
+                    runs[size, name, seed] = train_student(work, task_name, spm, augment, size, name, seed,
+                                                           args.student_steps)
         rows = dev_rows(task_name, spm)
         teacher_logits = dev_outputs(teacher_run, task_name, rows)
         table_rows = []

@@ -126,8 +126,8 @@ def test_layer_maps():
                           ("1:3,1:6", "student layer 1 appears twice"), ("1-3", "'1-3' is not STUDENT:TEACHER")):
         with pytest.raises(ConfigError, match=message):
             parse_layer_map(text, 12, 4)
-    with pytest.raises(ConfigError, match="the teacher's 12 layers to be a multiple of the student's 5"):
-        uniform_layer_map(12, 5)
+    assert uniform_layer_map(6, 4) == [(1, 2), (2, 3), (3, 5), (4, 6)]  # ceil(1.5), ceil(3), ceil(4.5), 6
+    assert uniform_layer_map(12, 5) == [(1, 3), (2, 5), (3, 8), (4, 10), (5, 12)]
 
 
 def test_the_students_shape_comes_from_the_teacher_with_a_preset_or_sizes():

@@ -1,22 +1,18 @@
 """Which teacher layer each student layer learns from.
 
 TinyBERT's uniform map: with M student and N teacher layers, student layer m (1-based) learns from teacher
-layer m * N / M (N divisible by M), so 4 student layers of a 12-layer teacher learn from layers 3, 6, 9
-and 12. MiniLM distils the last layer only (`last_layer_map`). An explicit map, `"1:3,2:6,4:12"`, pairs
-any layers (each student layer at most once); layer 0 names the embeddings.
+layer m * N / M, so 4 student layers of a 12-layer teacher learn from layers 3, 6, 9 and 12. Where M does not
+divide N, the same relative depth rounded up, ceil(m * N / M): 4 student layers of 6 learn from 2, 3, 5 and 6
+(the last from the last, as TinyBERT's). MiniLM distils the last layer only (`last_layer_map`). An explicit
+map, `"1:3,2:6,4:12"`, pairs any layers (each student layer at most once); layer 0 names the embeddings.
 """
 
 from albert_tf.errors import ConfigError
 
 
 def uniform_layer_map(teacher_layers, student_layers):
-    """[(student layer, teacher layer)] 1-based, TinyBERT's g(m) = m * N / M."""
-    if teacher_layers % student_layers:
-        raise ConfigError(f"a uniform layer map needs the teacher's {teacher_layers} layers to be a multiple of "
-                          f"the student's {student_layers}; give an explicit layer_map (e.g. "
-                          f"\"{student_layers}:{teacher_layers}\")")
-    step = teacher_layers // student_layers
-    return [(m, m * step) for m in range(1, student_layers + 1)]
+    """[(student layer, teacher layer)] 1-based, TinyBERT's g(m) = m * N / M (rounded up)."""
+    return [(m, -(-m * teacher_layers // student_layers)) for m in range(1, student_layers + 1)]
 
 
 def last_layer_map(teacher_layers, student_layers):
