@@ -59,7 +59,7 @@ STUDENTS = {
 # Optimisation, the same for every student of a task (AdamW with bias correction, 10% warmup, linear decay; the
 # best of `evals` dev evaluations kept); the teacher trains `teacher_epochs` at `teacher_learning_rate`.
 TRAINING = {
-    "sst-2": dict(epochs=1, teacher_epochs=2, learning_rate=5e-4, teacher_learning_rate=1e-4, batch_size=32, evals=4),
+    "sst-2": dict(epochs=0.5, teacher_epochs=2, learning_rate=5e-4, teacher_learning_rate=1e-4, batch_size=32, evals=4),
     "sts-b": dict(epochs=4, teacher_epochs=4, learning_rate=5e-4, teacher_learning_rate=1e-4, batch_size=32, evals=4),
 }
 SOFT = dict(soft_target_weight=1.0, hard_label_weight=1.0, temperature=2.0)  # DistilBERT: soft targets + labels
@@ -183,16 +183,20 @@ def recipe_settings(recipe, size):
     return settings
 
 
+def student_dir(work, task_name, size, name, seed):
+    return os.path.join(work, task_name, size, name.replace(" ", "_").replace("+", "plus"), f"seed{seed}")
+
+
 def train_student(work, task_name, spm, augment, size, name, seed, steps=None):
     from albert_tf.distillation.distillation_config import DistillationConfig
     from albert_tf.distillation.distillation_task import DistillationTask
 
-    out = os.path.join(work, task_name, size, name.replace(" ", "_").replace("+", "plus"), f"seed{seed}")
+    out = student_dir(work, task_name, size, name, seed)
     results = os.path.join(out, "eval_results.txt")
     if not os.path.exists(results):
         recipe = RECIPES[name]
         training = TRAINING[task_name]
-        steps = steps or train_size(task_name) * training["epochs"] // training["batch_size"]
+        steps = steps or int(train_size(task_name) * training["epochs"]) // training["batch_size"]
         task = classifier_task(task_name, spm)
         if recipe is not None:
             teacher = os.path.join(work, task_name, "teacher", "export", "model.ckpt-best")
@@ -250,6 +254,25 @@ def agreement(task_name, teacher, student):
 
 # --- 5. speed ----------------------------------------------------------------------------------------------
 
+def reference_run(work, task_name):
+    """A run folder holding albert_base's shape (12x768) with random weights: its speed is the usual teacher's
+    (a latency does not depend on the weights' values), for the ratios against a full-depth teacher."""
+    import keras
+
+    from albert_tf import AlbertConfig
+    from albert_tf.checkpoints.original_checkpoint import save_checkpoint
+    from albert_tf.models import AlbertClassifier
+
+    run = os.path.join(work, task_name, "reference_12x768")
+    prefix = os.path.join(run, "export", "model.ckpt-best")
+    if not os.path.exists(prefix + ".index"):
+        keras.backend.clear_session()
+        shape = dict(TEACHER, num_hidden_layers=12)
+        config = AlbertConfig.from_json_file(write_config(work, "reference_12x768", shape))
+        save_checkpoint(AlbertClassifier(config, num_classes=1 if task_name == "sts-b" else 2), prefix)
+    return run
+
+
 def export_int8(work, run, task_name, spm, name):
     from albert_tf.export.export_config import ExportConfig
     from albert_tf.export.model_export import export_model
@@ -302,32 +325,44 @@ def mean_std(values):
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
+def speed_cells(speed, teacher, reference):
+    """The latency, throughput and size cells of a row, with ratios to the teacher and to 12x768."""
+    latency = f"{speed['latency_ms']:.2f} ms"
+    per_second = f"{speed['per_second']:.0f}/s"
+    if speed is not teacher:
+        latency += (f" ({speed['latency_ms'] / teacher['latency_ms']:.2f}x; "
+                    f"{speed['latency_ms'] / reference['latency_ms']:.2f}x 12x768)")
+        per_second += f" ({speed['per_second'] / teacher['per_second']:.1f}x)"
+    return f"{latency} | {per_second} | {speed['mib']:.1f} MiB"
+
+
 def report(work, tables):
     lines = []
     for task_name, table in tables.items():
-        teacher = table["teacher"]
+        teacher, reference = table["teacher"], table["speed"]["12x768"]
         lines += [f"### {task_name}: dev {METRIC[task_name]}, teacher {teacher['metric']:.4f} "
                   f"({teacher['minutes']:.0f} min of training)", "",
                   f"| student | recipe | dev {METRIC[task_name]} mean ± std | share of teacher | minus labels only "
                   "(paired) | agreement with teacher | ONNX int8 batch 1 | batch 32 | file | per seed |",
                   "|---|---|---|---|---|---|---|---|---|---|",
                   f"| teacher {TEACHER['num_hidden_layers']}x{TEACHER['hidden_size']} | labels | "
-                  f"{teacher['metric']:.4f} | 1.000 | | 1.000 | {teacher['latency_ms']:.2f} ms | "
-                  f"{teacher['per_second']:.0f}/s | {teacher['mib']:.1f} MiB | |"]
+                  f"{teacher['metric']:.4f} | 1.000 | | 1.000 | {speed_cells(teacher, teacher, reference)} | |",
+                  f"| 12x768 (albert_base's shape, random weights: speed only) | | | | | | "
+                  f"{speed_cells(reference, reference, reference)} | |"]
         for row in table["rows"]:
             mean, std = mean_std(row["values"])
-            base = row.get("labels_only")
+            base = next((dict(zip(r["seeds"], r["values"])) for r in table["rows"]
+                         if r["size"] == row["size"] and r["recipe"] == "labels only"), {})
+            paired = [(value, base[seed]) for seed, value in zip(row["seeds"], row["values"]) if seed in base]
             difference = "-"
-            if base is not None and row["recipe"] != "labels only" and len(base) == len(row["values"]):
-                d_mean, d_std = mean_std(np.subtract(row["values"], base))
-                difference = f"{d_mean:+.4f} ± {d_std:.4f}"
+            if paired and row["recipe"] != "labels only":  # paired by seed
+                d_mean, d_std = mean_std([value - reference for value, reference in paired])
+                difference = f"{d_mean:+.4f} ± {d_std:.4f}" + (f" ({len(paired)} seeds)" if len(paired) <
+                                                                len(row["values"]) else "")
             agree, _ = mean_std(row["agreement"])
-            speed = table["speed"][row["size"]]
             lines.append(
                 f"| {row['size']} | {row['recipe']} | {mean:.4f} ± {std:.4f} | {mean / teacher['metric']:.3f} | "
-                f"{difference} | {agree:.3f} | {speed['latency_ms']:.2f} ms "
-                f"({speed['latency_ms'] / teacher['latency_ms']:.2f}x) | {speed['per_second']:.0f}/s "
-                f"({speed['per_second'] / teacher['per_second']:.1f}x) | {speed['mib']:.1f} MiB | "
+                f"{difference} | {agree:.3f} | {speed_cells(table['speed'][row['size']], teacher, reference)} | "
                 f"{', '.join(f'{v:.4f}' for v in row['values'])} |")
         lines.append("")
     text = "\n".join(lines)
@@ -351,6 +386,8 @@ def main():
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--teacher_steps", type=int, default=None, help="default: TRAINING's teacher epochs")
     parser.add_argument("--student_steps", type=int, default=None, help="default: TRAINING's epochs (a smoke test: 10)")
+    parser.add_argument("--report_only", action="store_true",
+                        help="train nothing: time the exports and report the finished runs (seeds may differ by row)")
     parser.add_argument("--teacher_only", action="store_true", help="stop after training the teachers")
     parser.add_argument("--rounds", type=int, default=5, help="timing rounds")
     parser.add_argument("--latency_rows", type=int, default=200, help="dev examples timed one at a time per round")
@@ -372,13 +409,17 @@ def main():
                 for name in recipes:
                     if RECIPES[name] and RECIPES[name].get("augment") and task_name not in AUGMENTING_TASKS:
                         continue
+                    if args.report_only:  # the finished runs only
+                        run = student_dir(work, task_name, size, name, seed)
+                        if os.path.exists(os.path.join(run, "minutes.txt")):
+                            runs[size, name, seed] = run
+                        continue
                     runs[size, name, seed] = train_student(work, task_name, spm, augment, size, name, seed,
                                                            args.student_steps)
         rows = dev_rows(task_name, spm)
         teacher_logits = dev_outputs(teacher_run, task_name, rows)
         table_rows = []
         for size in args.sizes.split(","):
-            labels_only = None
             for name in recipes:
                 chosen = [(seed, runs[size, name, seed]) for seed in seeds if (size, name, seed) in runs]
                 if not chosen:
@@ -386,13 +427,12 @@ def main():
                 values = [read_results(os.path.join(run, "eval_results.txt"))[METRIC[task_name]] for _, run in chosen]
                 agreements = [agreement(task_name, teacher_logits, dev_outputs(run, task_name, rows))
                               for _, run in chosen]
-                if name == "labels only":
-                    labels_only = values
                 table_rows.append({"size": size, "recipe": name, "values": values, "agreement": agreements,
-                                   "labels_only": labels_only, "seeds": [seed for seed, _ in chosen],
+                                   "seeds": [seed for seed, _ in chosen],
                                    "minutes": [float(open(os.path.join(run, "minutes.txt")).read())
                                                for _, run in chosen]})
-        paths = {"teacher": export_int8(work, teacher_run, task_name, spm, "teacher")}
+        paths = {"teacher": export_int8(work, teacher_run, task_name, spm, "teacher"),
+                 "12x768": export_int8(work, reference_run(work, task_name), task_name, spm, "reference_12x768")}
         for size in args.sizes.split(","):
             some = next(run for (s, _, _), run in runs.items() if s == size)
             paths[size] = export_int8(work, some, task_name, spm, size)
