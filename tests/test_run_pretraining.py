@@ -239,7 +239,8 @@ def test_demo_main_command_learns(tmp_path):
     student = json.loads((tmp_path / "output" / "sst-2-student" / "export" / "albert_config.json").read_text())
     assert student["num_hidden_layers"] == 2 and student["hidden_size"] == 128  # the demo's width, 2 layers
     assert "initialised from the original checkpoint: loaded 25 variables from output/demo-student" in distilled.stderr
-    accuracy = float((tmp_path / "output" / "sst-2-student" / "eval_results.txt").read_text().split(" = ")[1])
+    results = (tmp_path / "output" / "sst-2-student" / "eval_results.txt").read_text().splitlines()
+    accuracy = float(dict(line.split(" = ") for line in results)["accuracy"])
     assert accuracy > 0.55, accuracy  # 0.61 measured (its teacher 0.64; one class is 0.51)
     assert (tmp_path / "output" / "exports" / "sst-2-student-onnx-int8" / "model.onnx").exists()
 
