@@ -8,8 +8,9 @@ Each stage skips what an earlier (killed) run finished, and every run is a run o
 resumes a killed run exactly), so the command can be repeated until the table is complete:
 
 1. corpus: an 8,000-piece English SentencePiece model trained on benchmarks/payoff_corpus.py's unlabelled text
-   (no dev sentence in it), and the augmentation file: WikiText-2 sentences and SST-2's test sentences (GLUE
-   gives no labels for them), one a line; the teacher labels them (`--augment_file`).
+   (no dev sentence in it), and the augmentation files the teacher labels (`--augment_file`): for SST-2,
+   WikiText-2 sentences and SST-2's test sentences (GLUE gives no labels for them), one a line; for STS-B,
+   the sentence pairs of STS-B test and of MRPC (train, test), without their labels. No dev sentence in either.
 2. teacher: `albert-classifier`'s job (in this process) on the full train set, the best dev checkpoint kept.
 3. students (`STUDENTS`: albert_tiny's shape 4x312 and 2x128) with each recipe of `RECIPES`: the labels only
    (a plain fine-tuning run), soft targets (DistilBERT), TinyBERT's layer losses, MiniLM's, and the first two
@@ -75,7 +76,6 @@ RECIPES = {
     "TinyBERT + augmentation": dict(SOFT, hidden_weight=1.0, embedding_weight=1.0, attention_score_weight=1.0,
                                     augment=True),
 }
-AUGMENTING_TASKS = ("sst-2",)  # single sentences; the pair task has no unlabelled pairs here
 
 
 def log(message):
@@ -89,21 +89,33 @@ def prepare_corpus(work):
 
     folder = os.path.join(work, "corpus")
     spm = os.path.join(folder, "spm.model")
-    augment = os.path.join(folder, "augment.txt")
+    augment = {"sst-2": os.path.join(folder, "augment.txt"), "sts-b": os.path.join(folder, "augment_pairs.txt")}
     if not os.path.exists(spm):
         payoff_corpus.build_corpus(SHARED, folder)
         train_sentencepiece([os.path.join(folder, "train.txt")], spm[:-len(".model")], vocab_size=VOCAB_SIZE,
                             hard_vocab_limit=False, log=log)
-    if not os.path.exists(augment):
-        dev = payoff_corpus.dev_sentences(SHARED)
+    dev = payoff_corpus.dev_sentences(SHARED)
+    if not os.path.exists(augment["sst-2"]):
         wiki = os.path.join(SHARED, "corpus_en", "wikitext-2")
         sentences = [s for name in ("valid.txt", "test.txt")
                      for article in payoff_corpus.wikitext_articles(os.path.join(wiki, name)) for s in article]
         sentences += payoff_corpus.read_tsv_column(os.path.join(SHARED, "glue", "SST-2", "test.tsv"), "sentence")
         sentences = [s for s in dict.fromkeys(sentences) if s not in dev and len(s.split()) >= 3]
-        with atomic_open(augment, "w", encoding="utf-8") as f:
+        with atomic_open(augment["sst-2"], "w", encoding="utf-8") as f:
             f.write("".join(s.replace("\t", " ") + "\n" for s in sentences))
-        log(f"augmentation text: {len(sentences)} sentences in {augment}")
+        log(f"augmentation text: {len(sentences)} sentences in {augment['sst-2']}")
+    if not os.path.exists(augment["sts-b"]):  # sentence pairs without scores: STS-B test (GLUE has no labels
+        pairs = []                             # for it) and MRPC's pairs (STS-B's MSRpar pairs come from MRPC)
+        glue = os.path.join(SHARED, "glue")
+        for folder_name, columns, splits in (("STS-B", ("sentence1", "sentence2"), ("test",)),
+                                             ("MRPC", ("#1 String", "#2 String"), ("train", "test"))):
+            for split in splits:
+                path = os.path.join(glue, folder_name, f"{split}.tsv")
+                pairs += zip(*(payoff_corpus.read_tsv_column(path, column) for column in columns))
+        pairs = [p for p in dict.fromkeys(pairs) if p[0] not in dev and p[1] not in dev]
+        with atomic_open(augment["sts-b"], "w", encoding="utf-8") as f:
+            f.write("".join(f"{a.replace(chr(9), ' ')}\t{b.replace(chr(9), ' ')}\n" for a, b in pairs))
+        log(f"augmentation pairs: {len(pairs)} in {augment['sts-b']}")
     return spm, augment
 
 
@@ -202,7 +214,7 @@ def train_student(work, task_name, spm, augment, size, name, seed, steps=None):
             teacher = os.path.join(work, task_name, "teacher", "export", "model.ckpt-best")
             task = DistillationTask(task, DistillationConfig(
                 teacher_checkpoint=teacher, teacher_dtype="bfloat16",
-                augment_file=augment if recipe.get("augment") else None, **recipe_settings(recipe, size)))
+                augment_file=augment[task_name] if recipe.get("augment") else None, **recipe_settings(recipe, size)))
         log(f"student {task_name} {size} {name} seed {seed}: {steps} steps")
         seconds = train(task, out, write_config(work, f"student_{size}", STUDENTS[size]), steps,
                         training["learning_rate"], training["batch_size"], training["evals"], seed)
@@ -407,8 +419,6 @@ def main():
         for seed in seeds:  # seed by seed: a partial run leaves whole tables of fewer seeds
             for size in args.sizes.split(","):
                 for name in recipes:
-                    if RECIPES[name] and RECIPES[name].get("augment") and task_name not in AUGMENTING_TASKS:
-                        continue
                     if args.report_only:  # the finished runs only
                         run = student_dir(work, task_name, size, name, seed)
                         if os.path.exists(os.path.join(run, "minutes.txt")):
