@@ -47,14 +47,19 @@ class DistillationConfig:
         None, "The student's shape from a released configuration (e.g. zh_tiny: 4 layers x 312, base_v2), with the "
               "teacher's vocabulary, positions and segment types; used when --albert_config_file is not given.")
     student_num_hidden_layers: Optional[int] = setting(None, "The student's layers (default: the preset's, else "
-                                                             "the teacher's); used without --albert_config_file.")
-    student_hidden_size: Optional[int] = setting(None, "The student's hidden width (ditto).")
-    student_num_attention_heads: Optional[int] = setting(None, "The student's attention heads (ditto).")
-    student_intermediate_size: Optional[int] = setting(None, "The student's feed-forward width (ditto; default: "
-                                                             "4 x the hidden width when that is given).")
+                                                             "the teacher's; not with --albert_config_file).")
+    student_hidden_size: Optional[int] = setting(None, "The student's hidden width (default: the preset's, else the "
+                                                       "teacher's).")
+    student_num_attention_heads: Optional[int] = setting(None, "The student's attention heads (default: the "
+                                                               "preset's, else the teacher's).")
+    student_intermediate_size: Optional[int] = setting(None, "The student's feed-forward width (default: 4 x "
+                                                             "--student_hidden_size when given, else the preset's "
+                                                             "or the teacher's).")
     student_num_hidden_groups: Optional[int] = setting(None, "The student's groups of shared layers (1: ALBERT's "
-                                                             "sharing; its layer count: unshared) (ditto).")
-    student_embedding_size: Optional[int] = setting(None, "The student's embedding width (ditto).")
+                                                             "sharing; its layer count: unshared; default: the "
+                                                             "preset's, else the teacher's, at most the layers).")
+    student_embedding_size: Optional[int] = setting(None, "The student's embedding width (default: the preset's, "
+                                                          "else the teacher's).")
     layer_map: str = setting("uniform", "Student:teacher layer pairs for the layer losses: uniform (TinyBERT), "
                                         "last (MiniLM) or pairs such as \"1:3,2:6,3:9,4:12\".")
 
