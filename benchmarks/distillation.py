@@ -355,12 +355,13 @@ def report(work, tables):
         lines += [f"### {task_name}: dev {METRIC[task_name]}, teacher {teacher['metric']:.4f} "
                   f"({teacher['minutes']:.0f} min of training)", "",
                   f"| student | recipe | dev {METRIC[task_name]} mean ± std | share of teacher | minus labels only "
-                  "(paired) | agreement with teacher | ONNX int8 batch 1 | batch 32 | file | per seed |",
-                  "|---|---|---|---|---|---|---|---|---|---|",
+                  "(paired) | agreement with teacher | ONNX int8 batch 1 | batch 32 | file | training min | per seed |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|",
                   f"| teacher {TEACHER['num_hidden_layers']}x{TEACHER['hidden_size']} | labels | "
-                  f"{teacher['metric']:.4f} | 1.000 | | 1.000 | {speed_cells(teacher, teacher, reference)} | |",
+                  f"{teacher['metric']:.4f} | 1.000 | | 1.000 | {speed_cells(teacher, teacher, reference)} | "
+                  f"{teacher['minutes']:.1f} | |",
                   f"| 12x768 (albert_base's shape, random weights: speed only) | | | | | | "
-                  f"{speed_cells(reference, reference, reference)} | |"]
+                  f"{speed_cells(reference, reference, reference)} | | |"]
         for row in table["rows"]:
             mean, std = mean_std(row["values"])
             base = next((dict(zip(r["seeds"], r["values"])) for r in table["rows"]
@@ -375,7 +376,7 @@ def report(work, tables):
             lines.append(
                 f"| {row['size']} | {row['recipe']} | {mean:.4f} ± {std:.4f} | {mean / teacher['metric']:.3f} | "
                 f"{difference} | {agree:.3f} | {speed_cells(table['speed'][row['size']], teacher, reference)} | "
-                f"{', '.join(f'{v:.4f}' for v in row['values'])} |")
+                f"{np.median(row['minutes']):.1f} | {', '.join(f'{v:.4f}' for v in row['values'])} |")
         lines.append("")
     text = "\n".join(lines)
     with atomic_open(os.path.join(work, "distillation.json"), "w") as f:

@@ -76,8 +76,9 @@ def finetuning_command(task_name, task_defaults, module):
 def finetuning_configs(task_defaults, distillation=None):
     """(task config, training config) of a fine-tuning command from the parsed flags, validated (the model a
     student of `distillation`'s teacher where given)."""
-    training = with_student_config(config_from_flags(TrainingConfig.for_finetuning()), distillation).validate()
-    return fit_to_model(config_from_flags(task_defaults), training.albert_config_file).validate(), training
+    training = with_student_config(config_from_flags(TrainingConfig.for_finetuning()), distillation)
+    task = fit_to_model(config_from_flags(task_defaults), training.albert_config_file).validate()
+    return task, training.validate()
 
 
 def with_student_config(training, distillation):

@@ -3,6 +3,7 @@
 import dataclasses
 from typing import Optional
 
+from albert_tf.albert_config import PRESETS, AlbertConfig
 from albert_tf.config_fields import setting
 from albert_tf.errors import ConfigError
 
@@ -101,8 +102,6 @@ class DistillationConfig:
     def student_config(self, teacher_config):
         """The student's AlbertConfig: the teacher's `teacher_config` with the preset's shape and the student_*
         sizes given (a shape that does not add up is a ConfigError naming the settings)."""
-        from albert_tf.albert_config import PRESETS, AlbertConfig
-
         values = teacher_config.to_dict()
         given = {}
         if self.student_preset is not None:
