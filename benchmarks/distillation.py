@@ -36,6 +36,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import payoff_corpus  # noqa: E402  (beside this script)
+from pretraining_payoff import mean_std, read_results  # noqa: E402  (beside this script)
 from albert_tf.outputs.atomic_files import atomic_open  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
@@ -94,7 +95,7 @@ def prepare_corpus(work):
         payoff_corpus.build_corpus(SHARED, folder)
         train_sentencepiece([os.path.join(folder, "train.txt")], spm[:-len(".model")], vocab_size=VOCAB_SIZE,
                             hard_vocab_limit=False, log=log)
-    dev = payoff_corpus.dev_sentences(SHARED)
+    dev = None if all(map(os.path.exists, augment.values())) else payoff_corpus.dev_sentences(SHARED)
     if not os.path.exists(augment["sst-2"]):
         wiki = os.path.join(SHARED, "corpus_en", "wikitext-2")
         sentences = [s for name in ("valid.txt", "test.txt")
@@ -129,13 +130,9 @@ def write_config(work, name, sizes, dropout=0.1):
     return path
 
 
-def read_results(path):
-    values = {}
-    with open(path) as f:
-        for line in f:
-            key, _, value = line.partition(" = ")
-            values[key.strip()] = float(value)
-    return values
+def read_minutes(run):
+    with open(os.path.join(run, "minutes.txt")) as f:
+        return float(f.read())
 
 
 def train_size(task_name):
@@ -163,7 +160,8 @@ def train(task, out, config_file, steps, learning_rate, batch_size, evals, seed)
         learning_rate=learning_rate, num_train_steps=steps, num_warmup_steps=steps // 10, seed=seed,
         bias_correction=True, mixed_precision="bf16", save_checkpoints_steps=max(1, steps // evals),
         keep_checkpoint_max=1, log_steps=max(1, steps // 20), export_saved_model=False))
-    return time.time() - began
+    with atomic_open(os.path.join(out, "minutes.txt"), "w") as f:  # written last: the run is done
+        f.write(f"{(time.time() - began) / 60:.1f}\n")
 
 
 # --- 2. teacher --------------------------------------------------------------------------------------------
@@ -175,10 +173,8 @@ def train_teacher(work, task_name, spm, steps=None):
         recipe = TRAINING[task_name]
         steps = steps or train_size(task_name) * recipe["teacher_epochs"] // recipe["batch_size"]
         log(f"teacher {task_name}: {steps} steps")
-        seconds = train(classifier_task(task_name, spm), out, write_config(work, "teacher", TEACHER), steps,
-                        recipe["teacher_learning_rate"], recipe["batch_size"], recipe["evals"], seed=0)
-        with atomic_open(os.path.join(out, "minutes.txt"), "w") as f:
-            f.write(f"{seconds / 60:.1f}\n")
+        train(classifier_task(task_name, spm), out, write_config(work, "teacher", TEACHER), steps,
+                 recipe["teacher_learning_rate"], recipe["batch_size"], recipe["evals"], seed=0)
     return out
 
 
@@ -216,10 +212,8 @@ def train_student(work, task_name, spm, augment, size, name, seed, steps=None):
                 teacher_checkpoint=teacher, teacher_dtype="bfloat16",
                 augment_file=augment[task_name] if recipe.get("augment") else None, **recipe_settings(recipe, size)))
         log(f"student {task_name} {size} {name} seed {seed}: {steps} steps")
-        seconds = train(task, out, write_config(work, f"student_{size}", STUDENTS[size]), steps,
-                        training["learning_rate"], training["batch_size"], training["evals"], seed)
-        with atomic_open(os.path.join(out, "minutes.txt"), "w") as f:
-            f.write(f"{seconds / 60:.1f}\n")
+        train(task, out, write_config(work, f"student_{size}", STUDENTS[size]), steps,
+                 training["learning_rate"], training["batch_size"], training["evals"], seed)
     return out
 
 
@@ -332,11 +326,6 @@ def time_onnx(paths, rows, rounds, latency_rows):
 
 # --- 6. report ---------------------------------------------------------------------------------------------
 
-def mean_std(values):
-    values = np.asarray(values, np.float64)
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
 def speed_cells(speed, teacher, reference):
     """The latency, throughput and size cells of a row, with ratios to the teacher and to 12x768."""
     latency = f"{speed['latency_ms']:.2f} ms"
@@ -440,8 +429,7 @@ def main():
                               for _, run in chosen]
                 table_rows.append({"size": size, "recipe": name, "values": values, "agreement": agreements,
                                    "seeds": [seed for seed, _ in chosen],
-                                   "minutes": [float(open(os.path.join(run, "minutes.txt")).read())
-                                               for _, run in chosen]})
+                                   "minutes": [read_minutes(run) for _, run in chosen]})
         paths = {"teacher": export_int8(work, teacher_run, task_name, spm, "teacher"),
                  "12x768": export_int8(work, reference_run(work, task_name), task_name, spm, "reference_12x768")}
         for size in args.sizes.split(","):
@@ -452,7 +440,7 @@ def main():
                  for name, (latency, per_second) in time_onnx(paths, rows, args.rounds, args.latency_rows).items()}
         tables[task_name] = {
             "teacher": {"metric": read_results(os.path.join(teacher_run, "eval_results.txt"))[METRIC[task_name]],
-                        "minutes": float(open(os.path.join(teacher_run, "minutes.txt")).read()), **speed["teacher"]},
+                        "minutes": read_minutes(teacher_run), **speed["teacher"]},
             "speed": speed, "rows": table_rows}
     if tables:
         report(work, tables)
