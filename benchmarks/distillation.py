@@ -174,7 +174,7 @@ def train_teacher(work, task_name, spm, steps=None):
         steps = steps or train_size(task_name) * recipe["teacher_epochs"] // recipe["batch_size"]
         log(f"teacher {task_name}: {steps} steps")
         train(classifier_task(task_name, spm), out, write_config(work, "teacher", TEACHER), steps,
-                 recipe["teacher_learning_rate"], recipe["batch_size"], recipe["evals"], seed=0)
+              recipe["teacher_learning_rate"], recipe["batch_size"], recipe["evals"], seed=0)
     return out
 
 
@@ -213,7 +213,7 @@ def train_student(work, task_name, spm, augment, size, name, seed, steps=None):
                 augment_file=augment[task_name] if recipe.get("augment") else None, **recipe_settings(recipe, size)))
         log(f"student {task_name} {size} {name} seed {seed}: {steps} steps")
         train(task, out, write_config(work, f"student_{size}", STUDENTS[size]), steps,
-                 training["learning_rate"], training["batch_size"], training["evals"], seed)
+              training["learning_rate"], training["batch_size"], training["evals"], seed)
     return out
 
 
