@@ -31,8 +31,9 @@ def setup(tmp_path_factory, request):
             "spm": os.path.join(TEST_DATA, GERMAN_SPM), "init": str(root / "pretrained" / "model.ckpt-best")}
 
 
-def run(script, setup, output_dir, *args):
-    command = [sys.executable, os.path.join(REPO, script), f"--albert_config_file={setup['config']}",
+def run(script, setup, output_dir, *args, config=True):
+    """The script's log; config=False: no --albert_config_file (a distillation's student from shape flags)."""
+    command = [sys.executable, os.path.join(REPO, script)] + ([f"--albert_config_file={setup['config']}"] * config) + [
                f"--spm_model_file={setup['spm']}", f"--output_dir={output_dir}", "--max_seq_length=128",
                "--learning_rate=1e-3", "--num_warmup_steps=1", "--log_steps=2", "--eval_batch_size=64", *args]
     result = processes.run(command, capture_output=True, text=True, timeout=600,
@@ -40,6 +41,23 @@ def run(script, setup, output_dir, *args):
     assert result.returncode == 0, result.stderr[-4000:]
     assert "{'" not in result.stdout, result.stdout  # no raw Python dicts on stdout
     return result.stderr + result.stdout
+
+
+def distil(script, kind, setup, teacher, output_dir, *args):
+    """A task distillation of the run `teacher` (2 x 32) into a 1 x 16 student for 2 steps with TinyBERT's
+    losses; the student is evaluated, exported, and its predictions written; returns the log."""
+    log = run(script, setup, output_dir, f"--teacher_checkpoint={teacher / 'export' / 'model.ckpt-best'}",
+              "--student_num_hidden_layers=1", "--student_hidden_size=16", "--soft_target_weight=1",
+              "--hidden_weight=1", "--embedding_weight=1", "--attention_score_weight=1", "--num_train_steps=2",
+              "--save_checkpoints_steps=2", "--do_train", "--do_eval", "--do_predict", "--noexport_saved_model",
+              *args, config=False)
+    assert f"teacher: {kind} model from" in log
+    progress = next(line for line in log.splitlines() if "step 2/2" in line and "distillation_loss" in line)
+    for term in ("soft_target", "hidden", "embedding", "attention_score"):
+        assert f" {term} " in progress, progress
+    student = json.loads((output_dir / "export" / "albert_config.json").read_text())
+    assert (student["num_hidden_layers"], student["hidden_size"], student["intermediate_size"]) == (1, 16, 64)
+    return log
 
 
 def read_results(path):
@@ -144,6 +162,12 @@ def test_squad_runner(setup, tmp_path, version):
         # v1 has no null answer: the prediction is the best candidate ("" only as the original's
         # placeholder when no span is valid).
         assert all(predictions[q] == nbest[q][0]["text"] for q in questions)
+    if version == "v2":  # the run teaches a smaller student: start, end and answerability's soft targets
+        student = setup["root"] / "squad_v2_student"
+        distil("run_squad.py", "squad", setup, out, student, *flags[:4], "--train_batch_size=8",
+               "--version_2_with_negative")
+        assert {"f1", "best_f1", "null_score_diff_threshold"} <= set(read_results(student / "eval_results.txt"))
+        assert list(json.loads((student / "predictions.json").read_text())) == questions
 
 
 def test_race_runner(setup, tmp_path):
@@ -159,6 +183,10 @@ def test_race_runner(setup, tmp_path):
     rows = (out / "test_predictions.tsv").read_text().splitlines()
     assert len(rows) == 1 + 16 and all(r.split("\t")[1] in "ABCD" for r in rows[1:])
     assert np.isfinite(results["accuracy"])
+    student = setup["root"] / "race_student"
+    distil("run_race.py", "race", setup, out, student, f"--data_dir={race}", "--train_batch_size=4")
+    assert set(read_results(student / "eval_results.txt")) == set(results)
+    assert len((student / "test_predictions.tsv").read_text().splitlines()) == 1 + 16
 
 
 def test_ner_runner(setup, tmp_path):
@@ -172,6 +200,12 @@ def test_ner_runner(setup, tmp_path):
     assert "step 2/2" in log
     assert set(read_results(out / "eval_results.txt")) == {"precision", "recall", "f1", "accuracy", "global_step"}
     assert (out / "ner_test_predictions.conll").read_text().count("\n\n") == 3
+    student = setup["root"] / "ner_student"
+    distil("run_ner.py", "token_classifier", setup, out, student, *(f"--{name}_file={tmp_path / 'train.txt'}"
+                                                                     for name in ("train", "dev", "test")),
+           "--train_batch_size=2")
+    assert set(read_results(student / "eval_results.txt")) == {"precision", "recall", "f1", "accuracy", "global_step"}
+    assert (student / "ner_test_predictions.conll").read_text().count("\n\n") == 3
     # A tag the training data does not have is refused before any work, naming the file and line.
     (tmp_path / "dev.txt").write_text("Paris B-CITY\n", encoding="utf-8")
     result = processes.run([sys.executable, os.path.join(REPO, "run_ner.py"), f"--albert_config_file={setup['config']}",
