@@ -129,10 +129,10 @@ def test_squad_runner(setup, tmp_path, version):
             qa["answers"] = qa["answers"][:1]
     (tmp_path / "train.json").write_text(json.dumps(train))
     out = setup["root"] / f"squad_{version}"
-    flags = [f"--train_file={tmp_path / 'train.json'}", f"--predict_file={tmp_path / 'predict.json'}",
-             "--doc_stride=48", "--max_query_length=24", "--train_batch_size=8", "--num_train_steps=4",
-             "--save_checkpoints_steps=4", "--do_train", "--do_eval", "--do_predict",
-             f"--init_checkpoint={setup['init']}"]
+    data = [f"--train_file={tmp_path / 'train.json'}", f"--predict_file={tmp_path / 'predict.json'}",
+            "--doc_stride=48", "--max_query_length=24", "--train_batch_size=8"]
+    flags = data + ["--num_train_steps=4", "--save_checkpoints_steps=4", "--do_train", "--do_eval", "--do_predict",
+                    f"--init_checkpoint={setup['init']}"]
     flags.append("--version_2_with_negative" if version == "v2" else "--noexport_saved_model")
     log = run("run_squad.py", setup, out, *flags)
     # The summary leads with the official scores (v2: then the best-threshold pair), not the breakdowns.
@@ -166,8 +166,7 @@ def test_squad_runner(setup, tmp_path, version):
         assert all(predictions[q] == nbest[q][0]["text"] for q in questions)
     if version == "v2":  # the run teaches a smaller student: start, end and answerability's soft targets
         student = setup["root"] / "squad_v2_student"
-        distil("run_squad.py", "squad", setup, out, student, *flags[:4], "--train_batch_size=8",
-               "--version_2_with_negative")
+        distil("run_squad.py", "squad", setup, out, student, *data, "--version_2_with_negative")
         assert {"f1", "best_f1", "null_score_diff_threshold"} <= set(read_results(student / "eval_results.txt"))
         assert list(json.loads((student / "predictions.json").read_text())) == questions
 
@@ -195,17 +194,15 @@ def test_ner_runner(setup, tmp_path):
     from test_token_classification import CONLL
     (tmp_path / "train.txt").write_text(CONLL, encoding="utf-8")
     out = setup["root"] / "ner"
-    log = run("run_ner.py", setup, out, f"--train_file={tmp_path / 'train.txt'}",
-              f"--dev_file={tmp_path / 'train.txt'}", f"--test_file={tmp_path / 'train.txt'}", "--train_batch_size=2",
+    files = [f"--{split}_file={tmp_path / 'train.txt'}" for split in ("train", "dev", "test")]
+    log = run("run_ner.py", setup, out, *files, "--train_batch_size=2",
               "--num_train_steps=2", "--save_checkpoints_steps=2", "--do_train", "--do_eval", "--do_predict",
               f"--init_checkpoint={setup['init']}", "--noexport_saved_model")
     assert "step 2/2" in log
     assert set(read_results(out / "eval_results.txt")) == {"precision", "recall", "f1", "accuracy", "global_step"}
     assert (out / "ner_test_predictions.conll").read_text().count("\n\n") == 3
     student = setup["root"] / "ner_student"
-    distil("run_ner.py", "token_classifier", setup, out, student, *(f"--{name}_file={tmp_path / 'train.txt'}"
-                                                                     for name in ("train", "dev", "test")),
-           "--train_batch_size=2")
+    distil("run_ner.py", "token_classifier", setup, out, student, *files, "--train_batch_size=2")
     assert set(read_results(student / "eval_results.txt")) == {"precision", "recall", "f1", "accuracy", "global_step"}
     assert (student / "ner_test_predictions.conll").read_text().count("\n\n") == 3
     # A tag the training data does not have is refused before any work, naming the file and line.
