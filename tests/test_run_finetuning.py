@@ -33,11 +33,10 @@ def setup(tmp_path_factory, request):
 
 def run(script, setup, output_dir, *args, config=True):
     """The script's log; config=False: no --albert_config_file (a distillation's student from shape flags)."""
-    command = [sys.executable, os.path.join(REPO, script), f"--spm_model_file={setup['spm']}",
+    config_flag = [f"--albert_config_file={setup['config']}"] if config else []
+    command = [sys.executable, os.path.join(REPO, script), *config_flag, f"--spm_model_file={setup['spm']}",
                f"--output_dir={output_dir}", "--max_seq_length=128", "--learning_rate=1e-3", "--num_warmup_steps=1",
                "--log_steps=2", "--eval_batch_size=64", *args]
-    if config:
-        command.insert(2, f"--albert_config_file={setup['config']}")
     result = processes.run(command, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-4000:]
